@@ -1,0 +1,192 @@
+"""Layer 4: AutoencoderTransformer, nonlinear dimensionality reduction."""
+
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+
+from ._docstrings import fill_doc
+from ._estimator_base import BaseAutoencoder
+from ._sklearn_compat import _fit_context
+
+
+@fill_doc
+class AutoencoderTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
+):
+    """Nonlinear dimensionality reduction with a dense autoencoder.
+
+    An encoder network maps each row to a code of ``n_components`` values and
+    a mirrored decoder maps the code back; both are trained together to
+    reconstruct the input. ``transform`` returns the codes, as PCA's
+    ``transform`` does, and ``inverse_transform`` decodes them.
+
+    Scale the input first (:class:`~sklearn.preprocessing.StandardScaler`, or
+    :class:`~sklearn.preprocessing.MinMaxScaler` for ``loss="bce"``): like
+    every neural network, the autoencoder trains poorly on raw units.
+
+    Parameters
+    ----------
+    {{n_components}}
+    {{hidden_layer_sizes}}
+    {{activation}}
+    {{loss}}
+    {{dropout}}
+    {{batch_norm}}
+    {{optimizer}}
+    {{lr}}
+    {{batch_size}}
+    {{max_epochs}}
+    {{early_stopping}}
+    {{validation_fraction}}
+    {{n_iter_no_change}}
+    {{tol}}
+    {{warm_start}}
+    {{callbacks}}
+    {{device}}
+    {{random_state}}
+    {{verbose}}
+
+    Attributes
+    ----------
+    {{training}}
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    sklearn.neural_network.MLPRegressor : A dense network fitted on (X, y).
+
+    Notes
+    -----
+    All outputs are float32, the precision the network computes in, whether
+    the input is float32 or float64.
+
+    ``score`` is the negative mean reconstruction error, so ``GridSearchCV``
+    works without a scorer. But that error keeps falling as ``n_components``
+    grows: a search over ``n_components`` scored this way always picks the
+    largest bottleneck. To choose the size the codes are for, search inside a
+    Pipeline scored by the downstream model instead::
+
+        pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(),
+                             LogisticRegression())
+        GridSearchCV(pipe, {"autoencodertransformer__n_components": [2, 8, 16]})
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import AutoencoderTransformer
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=5, random_state=0)
+    >>> codes = ae.fit_transform(X)
+    >>> codes.shape
+    (1797, 8)
+    >>> ae.inverse_transform(codes).shape
+    (1797, 64)
+    """
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse input is densified one batch at a time.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X)
+
+    def transform(self, X):
+        """Encode ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), dtype float32
+            The codes.
+        """
+        return self._transform(self._validate_inference_data(X))
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
+            The decoded rows.
+        """
+        return self._inverse_transform(self._validate_codes(X))
+
+    def predict(self, X):
+        """Reconstruct ``X``: encode, then decode.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features_in_), \
+dtype float32
+            The reconstructions.
+        """
+        return self._reconstruct(self._validate_inference_data(X))
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample (higher is better).
+
+        The error is the training ``loss`` averaged over the sample's features:
+        the mean squared error for "mse", the binary cross-entropy for "bce".
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float32
+            Minus each sample's reconstruction error.
+        """
+        return -self._reconstruction_error(self._validate_inference_data(X))
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean of :meth:`score_samples`.
+        """
+        return float(self.score_samples(X).mean(dtype="float64"))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -1,0 +1,118 @@
+"""Parameter descriptions shared by several estimators, written once.
+
+A docstring line that holds only ``{{name}}`` is replaced by the entry
+``name`` below, indented as the marker is.
+"""
+
+PARAMETER_DOCS = {
+    "n_components": """\
+n_components : int, default=2
+    Size of the bottleneck: the number of columns that ``transform`` returns.""",
+    "hidden_layer_sizes": """\
+hidden_layer_sizes : tuple of int, default=(128, 64)
+    Widths of the encoder's hidden layers, from the input towards the code;
+    the decoder mirrors them. ``()`` gives a single linear layer each way.""",
+    "activation": """\
+activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "leaky_relu", \
+"identity"}, default="relu"
+    Activation of the hidden layers. The code layer is linear, and the output
+    layer's activation follows ``loss``.""",
+    "loss": """\
+loss : {"mse", "bce"}, default="mse"
+    Reconstruction loss. "mse" (mean squared error, linear output) suits any
+    scaled data; "bce" (binary cross-entropy, sigmoid output) suits data in
+    [0, 1] such as pixel intensities, and raises a ``ValueError`` on anything
+    else.""",
+    "dropout": """\
+dropout : float, default=0.0
+    Dropout probability after each hidden layer, during training only.""",
+    "batch_norm": """\
+batch_norm : bool, default=False
+    Whether to put batch normalisation after each hidden linear layer.""",
+    "optimizer": """\
+optimizer : {"adam", "adamw", "sgd", "rmsprop", "adagrad"} or \
+torch.optim.Optimizer subclass, default="adam"
+    The optimizer, by name or as a class; it is built with ``lr``.""",
+    "lr": """\
+lr : float, default=1e-3
+    Learning rate.""",
+    "batch_size": """\
+batch_size : int, default=64
+    Rows per training batch (fewer when there are fewer samples).""",
+    "max_epochs": """\
+max_epochs : int, default=200
+    Most passes over the training data; training stops sooner when the
+    monitored loss stops improving (see ``n_iter_no_change``).""",
+    "early_stopping": """\
+early_stopping : bool, default=False
+    Whether to hold out ``validation_fraction`` of the training data, stop
+    when its loss has not improved for ``n_iter_no_change`` epochs, and
+    restore the weights of the best epoch. When False, training stops once the
+    training loss has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, as in :class:`~sklearn.neural_network.MLPRegressor`.""",
+    "validation_fraction": """\
+validation_fraction : float, default=0.1
+    Fraction of the training data held out when ``early_stopping=True``.""",
+    "n_iter_no_change": """\
+n_iter_no_change : int, default=10
+    Epochs without an improvement of at least ``tol`` before training stops.""",
+    "tol": """\
+tol : float, default=1e-5
+    Smallest decrease of the monitored loss that counts as an improvement.""",
+    "warm_start": """\
+warm_start : bool, default=False
+    When True, ``fit`` continues from the weights of the previous fit instead
+    of starting afresh.""",
+    "callbacks": """\
+callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+    Extra :mod:`skorch.callbacks` for the training loop, for example
+    ``skorch.callbacks.LRScheduler``.""",
+    "device": """\
+device : str or torch.device, default="auto"
+    Where to train and infer: "auto" uses CUDA when present and the CPU
+    otherwise; or "cpu", "cuda", "cuda:1", ... A fitted model can be
+    unpickled and used on a machine without the device it was trained on.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialisation, shuffling, the validation split and dropout.
+    An int gives the same weights and outputs on the CPU, bit for bit, for a
+    given number of threads. Fitting never changes numpy's or torch's global
+    random state.""",
+    "verbose": """\
+verbose : int, default=0
+    0 is silent; 1 shows a progress bar over epochs with the latest losses;
+    2 prints a table row per epoch.""",
+}
+
+FITTED_ATTRIBUTE_DOCS = {
+    "training": """\
+n_features_in_ : int
+    Number of features seen during ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during ``fit``, when ``X`` has string column names.
+net_ : skorch.NeuralNet
+    The fitted skorch net; ``net_.module_`` is the torch module.
+history_ : skorch.History
+    Per-epoch records: ``train_loss``, ``valid_loss`` (with early
+    stopping), ``dur``, ...
+n_iter_ : int
+    Number of epochs run, all ``fit`` and ``partial_fit`` calls together.""",
+}
+
+
+def fill_doc(obj):
+    """Replace each ``{{name}}`` line of ``obj``'s docstring with its entry."""
+    docs = {**PARAMETER_DOCS, **FITTED_ATTRIBUTE_DOCS}
+    lines = []
+    for line in obj.__doc__.splitlines():
+        marker = line.strip()
+        if marker.startswith("{{") and marker.endswith("}}"):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(
+                indent + text if text else text
+                for text in docs[marker[2:-2]].splitlines()
+            )
+        else:
+            lines.append(line)
+    obj.__doc__ = "\n".join(lines)
+    return obj

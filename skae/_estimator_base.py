@@ -1,0 +1,409 @@
+"""Layer 3: the estimator base shared by every skae estimator.
+
+Parameter constraints, input validation, the ``fit`` template that builds and
+trains a skorch net, batched inference, and persistence with weights stored
+as arrays.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from ._torch_modules import ACTIVATIONS, DenseAutoencoder
+from ._training import (
+    ELEMENTWISE_LOSSES,
+    OPTIMIZERS,
+    OUTPUT_ACTIVATIONS,
+    AutoencoderNet,
+    EarlyStopping,
+    EpochProgressBar,
+    InMemoryBatchIterator,
+    InMemoryDataset,
+    ReconstructionLoss,
+    batch_bounds,
+    isolated_rng,
+    reconstruction_loss,
+    resolve_device,
+    seed_from,
+    train_validation_split,
+)
+
+# Inference reads this many bytes of input per batch (at least one training
+# batch), so memory grows with the output, not with n_samples.
+_INFERENCE_BATCH_BYTES = 32 * 2**20
+# Keep the training data on the GPU when it takes at most this share of the
+# free device memory; otherwise batches are copied there one at a time.
+_DEVICE_DATA_SHARE = 0.5
+
+
+def _silent(*args, **kwargs):
+    pass
+
+
+def _to_arrays(obj):
+    """``obj`` with every tensor replaced by a numpy array (recursively)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {k: _to_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_arrays(v) for v in obj)
+    return obj
+
+
+def _to_tensors(obj):
+    """Inverse of :func:`_to_arrays`."""
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, dict):
+        return {k: _to_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_tensors(v) for v in obj)
+    return obj
+
+
+def _as_tensor(X):
+    """A tensor sharing memory with the float32 array ``X``."""
+    if X.flags.writeable:
+        return torch.from_numpy(X)
+    # Read-only input (a memmap, say) is never written to, so sharing it is
+    # safe; torch only warns because it cannot know that.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        return torch.from_numpy(X)
+
+
+class BaseAutoencoder(BaseEstimator):
+    """Base class of skae's estimators. Not for direct use.
+
+    Subclasses declare their parameters and their public methods; this class
+    holds the parameter constraints, input validation, the training template
+    (``_fit``), batched inference (``_map_batches``) and persistence.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions(set(ELEMENTWISE_LOSSES))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        loss="mse",
+        dropout=0.0,
+        batch_norm=False,
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-5,
+        warm_start=False,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Hooks that subclasses override to change the network or the loss.
+
+    def _module_class(self):
+        return DenseAutoencoder
+
+    def _module_params(self, n_features):
+        return {
+            "n_features": n_features,
+            "n_components": self.n_components,
+            "hidden_layer_sizes": self._hidden_layer_sizes(),
+            "activation": self.activation,
+            "output_activation": OUTPUT_ACTIVATIONS[self.loss],
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
+        }
+
+    def _criterion(self):
+        return ReconstructionLoss, {"loss": self.loss}
+
+    # ------------------------------------------------------------------
+    # Validation
+
+    def _hidden_layer_sizes(self):
+        sizes = np.atleast_1d(self.hidden_layer_sizes)
+        if sizes.ndim != 1 or (
+            sizes.size
+            and not (np.issubdtype(sizes.dtype, np.integer) and np.all(sizes > 0))
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, "
+                f"got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _validate_training_data(self, X, reset):
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=np.float32, reset=reset
+        )
+        if self.loss == "bce":
+            values = X.data if sp.issparse(X) else X
+            if values.size and (values.min() < 0 or values.max() > 1):
+                raise ValueError(
+                    "loss='bce' needs X in [0, 1], but X ranges over "
+                    f"[{values.min():.4g}, {values.max():.4g}]. Scale it first "
+                    "(MinMaxScaler, or divide pixels by 255) or use loss='mse'."
+                )
+        if self.batch_norm and X.shape[0] < 2:
+            raise ValueError(
+                "batch_norm=True needs at least 2 samples to train, got "
+                f"n_samples={X.shape[0]}."
+            )
+        return X
+
+    def _validate_inference_data(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
+        )
+
+    def _validate_codes(self, Z):
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=(np.float32, np.float64))
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components} features "
+                "(n_components) as input."
+            )
+        return Z
+
+    # ------------------------------------------------------------------
+    # Training
+
+    def _build_net(self, n_features, device):
+        criterion, criterion_params = self._criterion()
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        sink = print if self.verbose else _silent
+        if self.early_stopping:
+            stopper = EarlyStopping(
+                "valid_loss", self.n_iter_no_change, self.tol, True, sink
+            )
+        else:
+            stopper = EarlyStopping(
+                "train_loss", self.n_iter_no_change, self.tol, False, sink
+            )
+        callbacks = [("early_stopping", stopper)]
+        if self.verbose == 1:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        callbacks.extend(self.callbacks or [])
+        return AutoencoderNet(
+            module=self._module_class(),
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=InMemoryBatchIterator,
+            iterator_valid=InMemoryBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator(),
+            train_split=None,
+            callbacks=callbacks,
+            verbose=int(self.verbose >= 2),
+            device=device,
+            **{f"module__{k}": v for k, v in self._module_params(n_features).items()},
+            **{f"criterion__{k}": v for k, v in criterion_params.items()},
+        )
+
+    def _make_dataset(self, X, y, device):
+        if not sp.issparse(X):
+            X = _as_tensor(X)
+            if device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(device)
+                if X.nbytes <= _DEVICE_DATA_SHARE * free:
+                    X = X.to(device)
+        return InMemoryDataset(X, y, device=device)
+
+    def _training_targets(self, y):
+        """The target tensor for ``y``; None for unsupervised estimators."""
+        return None
+
+    def _fit(self, X, y=None, *, incremental=False):
+        first_pass = not hasattr(self, "net_") or not (self.warm_start or incremental)
+        X = self._validate_training_data(X, reset=first_pass)
+        self._hidden_layer_sizes()
+        if first_pass:
+            device = resolve_device(self.device)
+            self._seed = seed_from(self.random_state)
+        else:
+            device = torch.device(self.net_.device)
+        # A fresh stream for every training call, reproducible from the seed.
+        seed = self._seed + (0 if first_pass else len(self.net_.history))
+        with isolated_rng(seed, device):
+            if first_pass:
+                self.net_ = self._build_net(X.shape[1], device)
+                self.net_.initialize()
+            generator = self.net_.iterator_train__generator.manual_seed(seed)
+            dataset = self._make_dataset(X, self._training_targets(y), device)
+            if incremental:
+                train, valid, epochs = dataset, None, 1
+            elif self.early_stopping:
+                train, valid = train_validation_split(
+                    dataset, self.validation_fraction, generator
+                )
+                epochs = self.max_epochs
+            else:
+                train, valid, epochs = dataset, None, self.max_epochs
+            self.net_.fit_epochs(train, valid, epochs=epochs)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one pass over ``X``, continuing from the current weights.
+
+        The first call builds the network. There is no validation split and
+        no early stopping: this is for data that arrives in chunks.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._fit(X, y, incremental=True)
+
+    # ------------------------------------------------------------------
+    # Inference
+
+    def _inference_batches(self, X):
+        """Yield ``(slice, float32 tensor on the device)`` batches of ``X``."""
+        rows = max(self.batch_size, _INFERENCE_BATCH_BYTES // (4 * X.shape[1]))
+        device = torch.device(self.net_.device)
+        for start, stop in batch_bounds(X.shape[0], rows):
+            Xb = X[start:stop]
+            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
+            Xb = torch.as_tensor(np.asarray(Xb, dtype=np.float32)).to(device)
+            yield slice(start, stop), Xb
+
+    def _map_batches(self, X, fn, n_outputs=None):
+        """``fn`` applied to ``X`` one batch at a time, in evaluation mode and
+        without gradients, gathered into a float32 array with ``n_outputs``
+        columns (1-D when None)."""
+        shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
+        out = np.empty(shape, dtype=np.float32)
+        module = self.net_.module_
+        module.eval()
+        with torch.no_grad():
+            for rows, Xb in self._inference_batches(X):
+                out[rows] = fn(Xb).cpu().numpy()
+        return out
+
+    def _transform(self, X):
+        return self._map_batches(X, self.net_.module_.encode, self.n_components)
+
+    def _inverse_transform(self, Z):
+        return self._map_batches(Z, self.net_.module_.decode, self.n_features_in_)
+
+    def _reconstruct(self, X):
+        return self._map_batches(
+            X, lambda Xb: self.net_.module_(Xb)[0], self.n_features_in_
+        )
+
+    def _reconstruction_error(self, X):
+        def error(Xb):
+            return reconstruction_loss(
+                self.net_.module_(Xb)[0], Xb, self.loss, per_sample=True
+            )
+
+        return self._map_batches(X, error)
+
+    # ------------------------------------------------------------------
+    # Persistence: weights travel as numpy arrays, not as a torch pickle, so
+    # a file can be audited and a model fitted on a GPU loads on a CPU.
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = {
+                "device": str(net.device),
+                "module": _to_arrays(net.module_.state_dict()),
+                "optimizer": _to_arrays(net.optimizer_.state_dict()),
+            }
+        return state
+
+    def __setstate__(self, state):
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is None:
+            return
+        device = torch.device(net_state["device"])
+        if device.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This model was fitted on {device} but CUDA is not available; "
+                "it is loaded on the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = torch.device("cpu")
+        with isolated_rng(0, device):
+            net = self._build_net(self.n_features_in_, device)
+            net.initialize()
+        net.module_.load_state_dict(_to_tensors(net_state["module"]))
+        net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
+        net.history = self.history_
+        self.net_ = net

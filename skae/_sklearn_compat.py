@@ -1,0 +1,8 @@
+"""Private scikit-learn helpers, imported in one place because they move
+between releases."""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data"]

@@ -1,0 +1,442 @@
+"""Layer 2: training through skorch.
+
+The skorch net subclass that knows skae's losses, the in-memory batch iterator
+that slices one tensor instead of calling ``Dataset.__getitem__`` per row, the
+guard against non-finite losses, early stopping that restores the best
+weights, and the epoch progress bar.
+"""
+
+import math
+import warnings
+from contextlib import contextmanager
+from copy import deepcopy
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from torch import nn
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+ELEMENTWISE_LOSSES = {
+    "mse": F.mse_loss,
+    "bce": F.binary_cross_entropy,
+}
+# The decoder's last activation that fits each loss: BCE needs outputs in (0, 1).
+OUTPUT_ACTIVATIONS = {"mse": "identity", "bce": "sigmoid"}
+
+
+def reconstruction_loss(X_hat, X, loss="mse", *, per_sample=False):
+    """The reconstruction loss of ``X_hat`` against ``X``.
+
+    With ``per_sample=True``, one value per row: the loss averaged over the
+    row's features (what ``score_samples`` negates); otherwise the mean over
+    all entries (what training minimises), which is the mean of the former.
+    """
+    loss_fn = ELEMENTWISE_LOSSES[loss]
+    if per_sample:
+        return loss_fn(X_hat, X, reduction="none").mean(dim=1)
+    return loss_fn(X_hat, X)
+
+
+class ReconstructionLoss(nn.Module):
+    """Criterion of a plain autoencoder: the reconstruction loss of the
+    module's first output against the clean input."""
+
+    def __init__(self, loss="mse"):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, output, X, y=None):
+        reconstruction = output[0] if isinstance(output, tuple) else output
+        return reconstruction_loss(reconstruction, X, self.loss)
+
+
+class InMemoryDataset(torch.utils.data.Dataset):
+    """Rows of data held in memory, served a batch at a time.
+
+    Parameters
+    ----------
+    X : torch.Tensor or scipy.sparse matrix of shape (n_samples, n_features)
+        A float32 tensor (on the training device when it fits there), or a
+        float32 CSR matrix that is densified one batch at a time.
+    y : torch.Tensor of shape (n_samples,), default=None
+        Targets, for estimators that have them.
+    indices : torch.Tensor of int64, default=None
+        The rows of ``X`` that belong to this dataset (a train or validation
+        part shares the full tensor instead of copying it).
+    device : str or torch.device, default="cpu"
+        Where batches are delivered.
+    """
+
+    def __init__(self, X, y=None, *, indices=None, device="cpu"):
+        self.X = X
+        self.y = y
+        self.indices = indices
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.X.shape[0] if self.indices is None else len(self.indices)
+
+    def __getitem__(self, i):
+        # Only for code that insists on per-row access; skae's iterator
+        # calls `batch` instead.
+        return self.batch(slice(i, i + 1) if self.indices is None else self.indices[i : i + 1])
+
+    def subset(self, indices):
+        """The rows ``indices`` of this dataset, sharing its storage."""
+        if self.indices is not None:
+            indices = self.indices[indices]
+        return InMemoryDataset(self.X, self.y, indices=indices, device=self.device)
+
+    def batch(self, rows):
+        """``(X_batch, y_batch)`` for ``rows`` (a slice or an index tensor)."""
+        if sp.issparse(self.X):
+            np_rows = rows if isinstance(rows, slice) else rows.numpy()
+            Xb = torch.from_numpy(self.X[np_rows].toarray())
+        else:
+            if not isinstance(rows, slice) and rows.device != self.X.device:
+                rows = rows.to(self.X.device)
+            Xb = self.X[rows]
+        Xb = Xb.to(self.device, non_blocking=True)
+        yb = None
+        if self.y is not None:
+            yb = self.y[rows].to(self.device, non_blocking=True)
+        return Xb, yb
+
+
+def batch_bounds(n_samples, batch_size):
+    """Start and stop of each batch; a trailing batch of a single row is merged
+    into the one before it (batch normalisation cannot train on one row)."""
+    starts = list(range(0, n_samples, batch_size))
+    if len(starts) > 1 and n_samples - starts[-1] == 1:
+        starts.pop()
+    stops = starts[1:] + [n_samples]
+    return list(zip(starts, stops))
+
+
+class InMemoryBatchIterator:
+    """Mini-batches of an :class:`InMemoryDataset` as tensor slices.
+
+    Unlike a ``DataLoader`` over a map-style dataset, nothing is fetched or
+    collated row by row: a batch is one slice (or one gather, when shuffling)
+    of the dataset's tensor.
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return len(batch_bounds(len(self.dataset), self.batch_size))
+
+    def __iter__(self):
+        dataset = self.dataset
+        bounds = batch_bounds(len(dataset), self.batch_size)
+        if self.shuffle:
+            order = torch.randperm(len(dataset), generator=self.generator)
+            if dataset.indices is not None:
+                order = dataset.indices[order]
+            for start, stop in bounds:
+                yield dataset.batch(order[start:stop])
+        elif dataset.indices is None:
+            for start, stop in bounds:
+                yield dataset.batch(slice(start, stop))
+        else:
+            for start, stop in bounds:
+                yield dataset.batch(dataset.indices[start:stop])
+
+
+def train_validation_split(dataset, validation_fraction, generator):
+    """Split ``dataset`` at random into a training and a validation part that
+    share its storage."""
+    n_samples = len(dataset)
+    n_valid = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_valid
+    if n_valid < 1 or n_train < 1:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={validation_fraction} "
+            f"leaves an empty training or validation set for n_samples={n_samples}; "
+            "provide more samples or set early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=generator)
+    return dataset.subset(order[:n_train]), dataset.subset(order[n_train:])
+
+
+class NonFiniteLossError(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class StopTraining(KeyboardInterrupt):
+    """Raised by :class:`EarlyStopping` to end training normally (a subclass of
+    ``KeyboardInterrupt``, which skorch's own loop treats as a stop)."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``tol`` for ``patience`` epochs.
+
+    Unlike skorch's callback of the same name, epochs that lack the monitored
+    value (``partial_fit`` has no validation loss) are skipped, the stop is a
+    :class:`StopTraining` that the net tells apart from a user's interrupt,
+    and the threshold is absolute, as scikit-learn's ``tol``.
+
+    Parameters
+    ----------
+    monitor : str, default="valid_loss"
+        The history key to watch; lower is better.
+    patience : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        The least decrease that counts as an improvement.
+    restore_best : bool, default=True
+        Load the module weights of the best epoch when training ends.
+    sink : callable, default=print
+        Where the stop message goes, when the net is verbose.
+    """
+
+    def __init__(
+        self, monitor="valid_loss", patience=10, tol=1e-4, restore_best=True, sink=print
+    ):
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.restore_best = restore_best
+        self.sink = sink
+
+    def on_train_begin(self, net, **kwargs):
+        self.misses_ = 0
+        self.best_score_ = math.inf
+        self.best_epoch_ = None
+        self.best_weights_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor not in net.history[-1]:
+            return
+        score = net.history[-1, self.monitor]
+        if score < self.best_score_ - self.tol:
+            self.misses_ = 0
+            self.best_score_ = score
+            self.best_epoch_ = net.history[-1, "epoch"]
+            if self.restore_best:
+                self.best_weights_ = deepcopy(net.module_.state_dict())
+        else:
+            self.misses_ += 1
+        if self.misses_ >= self.patience:
+            if net.verbose:
+                self.sink(
+                    f"Stopping: {self.monitor} has not improved by at least "
+                    f"{self.tol} in the last {self.patience} epochs."
+                )
+            raise StopTraining
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_weights_ is not None and self.best_epoch_ != net.history[-1, "epoch"]:
+            net.module_.load_state_dict(self.best_weights_)
+            if net.verbose:
+                self.sink(f"Restored the weights of epoch {self.best_epoch_}.")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["best_weights_"] = None  # the module holds them already
+        return state
+
+
+class EpochProgressBar(Callback):
+    """A tqdm bar over epochs showing the latest training and validation loss,
+    the way Keras users expect from ``verbose=1``."""
+
+    def on_train_begin(self, net, epochs=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=epochs, unit="epoch", leave=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        self.bar_.set_postfix(
+            {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row},
+            refresh=False,
+        )
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("bar_", None)
+        return state
+
+
+def _overrides(callback, method):
+    return getattr(type(callback), method) is not getattr(Callback, method)
+
+
+class AutoencoderNet(NeuralNet):
+    """The skorch net behind every skae estimator.
+
+    It trains on :class:`InMemoryDataset` batches, hands the criterion the
+    module's output, the clean input and the targets, stops at once on a
+    non-finite loss, and keeps skorch's per-batch work off the hot path when no
+    callback asks for it.
+    """
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # The estimator splits its data itself (sharing one tensor) and passes
+        # the pair ``(train, valid)``; ``valid`` may be None.
+        if isinstance(X, tuple):
+            return X
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, X, y_true)
+
+    def infer(self, x, **fit_params):
+        return self.module_(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        # As skorch's, but building the generator of parameters for
+        # ``on_grad_computed`` costs more than a small network's step, so it
+        # is built only when a callback (gradient clipping, say) listens.
+        step = {}
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step.update(self.train_step_single(batch, **fit_params))
+            if self._grad_listeners:
+                params = list(self.get_all_learnable_params())
+                for cb in self._grad_listeners:
+                    cb.on_grad_computed(
+                        self, named_parameters=iter(params), batch=batch, training=True
+                    )
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        # Set the mode once per epoch rather than once per batch.
+        self._set_training(training)
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].item()
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
+                    f"batch {batch_count + 1}, so training stopped. Usual causes: "
+                    "input that is not scaled (put a StandardScaler or MinMaxScaler "
+                    "before the autoencoder), a learning rate that is too high "
+                    f"(lr={self.lr}; try a tenth of it), or a sigmoid/BCE output on "
+                    "data outside [0, 1]."
+                )
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+
+    def fit_epochs(self, train, valid=None, *, epochs):
+        """Train for up to ``epochs`` epochs on ``train``, scoring ``valid``.
+
+        An :class:`EarlyStopping` stop ends training quietly; a user's
+        interrupt (Ctrl-C) ends it with a warning, and in both cases
+        ``on_train_end`` runs, so the best weights are restored.
+        """
+        if not self.initialized_:
+            self.initialize()
+        self._grad_listeners = [
+            cb for _, cb in self.callbacks_ if _overrides(cb, "on_grad_computed")
+        ]
+        self.notify("on_train_begin", X=train, y=None, epochs=epochs)
+        try:
+            self.fit_loop((train, valid), epochs=epochs)
+        except StopTraining:
+            pass
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Training was interrupted during epoch {len(self.history)}; the "
+                "model keeps the weights it had (the best ones when early "
+                "stopping restores them).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self.notify("on_train_end", X=train, y=None)
+        return self
+
+
+def resolve_device(device):
+    """The ``torch.device`` to train on: "auto" is CUDA when present, else
+    the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' "
+            "or 'cuda:N'."
+        ) from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was requested but CUDA is not available; "
+            "use device='auto' or 'cpu'."
+        )
+    return device
+
+
+def seed_from(random_state):
+    """An integer seed from ``random_state`` without touching numpy's global
+    generator: None draws fresh entropy, an int is used as is, a
+    ``RandomState`` is drawn from (advancing it, as scikit-learn does)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return int(random_state)
+
+
+@contextmanager
+def isolated_rng(seed, device):
+    """Within this context torch's global generators (the CPU's and the
+    training CUDA device's) are seeded with ``seed``; afterwards they are as
+    they were. Weight initialisation and dropout are then reproducible, and
+    the caller's global RNG state is left untouched."""
+    device = torch.device(device)
+    cuda_indices = []
+    if device.type == "cuda":
+        cuda_indices = [
+            device.index if device.index is not None else torch.cuda.current_device()
+        ]
+    with torch.random.fork_rng(devices=cuda_indices):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda_indices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
