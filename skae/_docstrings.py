@@ -57,7 +57,7 @@ validation_fraction : float, default=0.1
 n_iter_no_change : int, default=10
     Epochs without an improvement of at least ``tol`` before training stops.""",
     "tol": """\
-tol : float, default=1e-5
+tol : float, default=1e-4
     Smallest decrease of the monitored loss that counts as an improvement.""",
     "warm_start": """\
 warm_start : bool, default=False

@@ -125,7 +125,7 @@ class BaseAutoencoder(BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
-        tol=1e-5,
+        tol=1e-4,
         warm_start=False,
         callbacks=None,
         device="auto",
@@ -376,7 +376,8 @@ class BaseAutoencoder(BaseEstimator):
     # a file can be audited and a model fitted on a GPU loads on a CPU.
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # On Python >= 3.11 the parent may hand back ``self.__dict__`` itself.
+        state = dict(super().__getstate__())
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = {
