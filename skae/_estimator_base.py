@@ -188,9 +188,7 @@ class BaseAutoencoder(BaseEstimator):
         return tuple(int(s) for s in sizes)
 
     def _validate_training_data(self, X, reset):
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=np.float32, reset=reset
-        )
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=reset)
         if self.loss == "bce":
             values = X.data if sp.issparse(X) else X
             if values.size and (values.min() < 0 or values.max() > 1):

@@ -25,7 +25,7 @@ def dense_stack(sizes, *, activation, dropout=0.0, batch_norm=False):
     ``dense_stack((784, 256, 64), ...)`` holds two linear layers.
     """
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers.append(nn.Linear(n_in, n_out))
         if batch_norm:
             layers.append(nn.BatchNorm1d(n_out))

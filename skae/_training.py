@@ -90,7 +90,9 @@ class InMemoryDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         # Only for code that insists on per-row access; skae's iterator
         # calls `batch` instead.
-        return self.batch(slice(i, i + 1) if self.indices is None else self.indices[i : i + 1])
+        return self.batch(
+            slice(i, i + 1) if self.indices is None else self.indices[i : i + 1]
+        )
 
     def subset(self, indices):
         """The rows ``indices`` of this dataset, sharing its storage."""
@@ -121,7 +123,7 @@ def batch_bounds(n_samples, batch_size):
     if len(starts) > 1 and n_samples - starts[-1] == 1:
         starts.pop()
     stops = starts[1:] + [n_samples]
-    return list(zip(starts, stops))
+    return list(zip(starts, stops, strict=True))
 
 
 class InMemoryBatchIterator:
@@ -241,7 +243,10 @@ class EarlyStopping(Callback):
             raise StopTraining
 
     def on_train_end(self, net, **kwargs):
-        if self.best_weights_ is not None and self.best_epoch_ != net.history[-1, "epoch"]:
+        if (
+            self.best_weights_ is not None
+            and self.best_epoch_ != net.history[-1, "epoch"]
+        ):
             net.module_.load_state_dict(self.best_weights_)
             if net.verbose:
                 self.sink(f"Restored the weights of epoch {self.best_epoch_}.")
