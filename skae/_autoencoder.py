@@ -1,16 +1,12 @@
 """Layer 4: AutoencoderTransformer, nonlinear dimensionality reduction."""
 
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder
+from ._estimator_base import BaseAutoencoder, CodesMixin
 from ._sklearn_compat import _fit_context
 
 
 @fill_doc
-class AutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
-):
+class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
     """Nonlinear dimensionality reduction with a dense autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values and
@@ -82,10 +78,6 @@ class AutoencoderTransformer(
     (1797, 64)
     """
 
-    @property
-    def _n_features_out(self):
-        return self.n_components
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder to reconstruct ``X``.
@@ -102,37 +94,7 @@ class AutoencoderTransformer(
         self : object
             The fitted estimator.
         """
-        return self._fit(X)
-
-    def transform(self, X):
-        """Encode ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components), dtype float32
-            The codes.
-        """
-        return self._transform(self._validate_inference_data(X))
-
-    def inverse_transform(self, X):
-        """Decode codes back to the input space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, as returned by ``transform``.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
-            The decoded rows.
-        """
-        return self._inverse_transform(self._validate_codes(X))
+        return self._fit(X, y)
 
     def predict(self, X):
         """Reconstruct ``X``: encode, then decode.
@@ -188,5 +150,4 @@ dtype float32
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

@@ -11,7 +11,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
@@ -86,6 +90,9 @@ class BaseAutoencoder(BaseEstimator):
     holds the parameter constraints, input validation, the training template
     (``_fit``), batched inference (``_map_batches``) and persistence.
     """
+
+    # What ``validate_data`` accepts as sparse input (densified batch by batch).
+    _accept_sparse = "csr"
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -172,6 +179,16 @@ class BaseAutoencoder(BaseEstimator):
     def _criterion(self):
         return ReconstructionLoss, {"loss": self.loss}
 
+    def _network_input(self, X):
+        """The tensor the network sees for the float32 tensor ``X``; a
+        subclass that rescales its input overrides this (it runs on the whole
+        training tensor and on each inference batch)."""
+        return X
+
+    def _batch_corruption(self, seed):
+        """A callable that corrupts each training batch tensor, or None."""
+        return None
+
     # ------------------------------------------------------------------
     # Validation
 
@@ -187,8 +204,23 @@ class BaseAutoencoder(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _validate_training_data(self, X, reset):
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=reset)
+    def _validate_training_data(self, X, y, reset):
+        """Validate the training data; return ``(X, targets)``, the float32
+        array the network trains on and the target tensor (None when the
+        estimator has no targets). Subclasses that use ``y`` or fit
+        statistics of ``X`` override this."""
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=self._accept_sparse,
+            dtype=np.float32,
+            order="C",
+            reset=reset,
+        )
+        self._check_trainable(X)
+        return X, None
+
+    def _check_trainable(self, X):
         if self.loss == "bce":
             values = X.data if sp.issparse(X) else X
             if values.size and (values.min() < 0 or values.max() > 1):
@@ -202,12 +234,15 @@ class BaseAutoencoder(BaseEstimator):
                 "batch_norm=True needs at least 2 samples to train, got "
                 f"n_samples={X.shape[0]}."
             )
-        return X
 
     def _validate_inference_data(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float32, np.float64), reset=False
+            self,
+            X,
+            accept_sparse=self._accept_sparse,
+            dtype=(np.float32, np.float64),
+            reset=False,
         )
 
     def _validate_codes(self, Z):
@@ -261,21 +296,17 @@ class BaseAutoencoder(BaseEstimator):
 
     def _make_dataset(self, X, y, device):
         if not sp.issparse(X):
-            X = _as_tensor(X)
+            X = self._network_input(_as_tensor(X))
             if device.type == "cuda":
                 free, _ = torch.cuda.mem_get_info(device)
                 if X.nbytes <= _DEVICE_DATA_SHARE * free:
                     X = X.to(device)
         return InMemoryDataset(X, y, device=device)
 
-    def _training_targets(self, y):
-        """The target tensor for ``y``; None for unsupervised estimators."""
-        return None
-
     def _fit(self, X, y=None, *, incremental=False):
         first_pass = not hasattr(self, "net_") or not (self.warm_start or incremental)
-        X = self._validate_training_data(X, reset=first_pass)
         self._hidden_layer_sizes()
+        X, targets = self._validate_training_data(X, y, reset=first_pass)
         if first_pass:
             device = resolve_device(self.device)
             self._seed = seed_from(self.random_state)
@@ -288,7 +319,8 @@ class BaseAutoencoder(BaseEstimator):
                 self.net_ = self._build_net(X.shape[1], device)
                 self.net_.initialize()
             generator = self.net_.iterator_train__generator.manual_seed(seed)
-            dataset = self._make_dataset(X, self._training_targets(y), device)
+            self.net_.corruption = self._batch_corruption(seed)
+            dataset = self._make_dataset(X, targets, device)
             if incremental:
                 train, valid, epochs = dataset, None, 1
             elif self.early_stopping:
@@ -335,7 +367,7 @@ class BaseAutoencoder(BaseEstimator):
             Xb = X[start:stop]
             Xb = Xb.toarray() if sp.issparse(Xb) else Xb
             Xb = torch.as_tensor(np.asarray(Xb, dtype=np.float32)).to(device)
-            yield slice(start, stop), Xb
+            yield slice(start, stop), self._network_input(Xb)
 
     def _map_batches(self, X, fn, n_outputs=None):
         """``fn`` applied to ``X`` one batch at a time, in evaluation mode and
@@ -361,13 +393,17 @@ class BaseAutoencoder(BaseEstimator):
             X, lambda Xb: self.net_.module_(Xb)[0], self.n_features_in_
         )
 
-    def _reconstruction_error(self, X):
+    def _reconstruction_error(self, X, reduction="sample"):
+        """Per-sample (``reduction="sample"``) or per-entry ("none")
+        reconstruction errors of ``X``, in the space the network sees."""
+
         def error(Xb):
             return reconstruction_loss(
-                self.net_.module_(Xb)[0], Xb, self.loss, per_sample=True
+                self.net_.module_(Xb)[0], Xb, self.loss, reduction=reduction
             )
 
-        return self._map_batches(X, error)
+        n_outputs = None if reduction == "sample" else self.n_features_in_
+        return self._map_batches(X, error, n_outputs)
 
     # ------------------------------------------------------------------
     # Persistence: weights travel as numpy arrays, not as a torch pickle, so
@@ -406,3 +442,48 @@ class BaseAutoencoder(BaseEstimator):
         net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
         net.history = self.history_
         self.net_ = net
+
+
+class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``transform`` to codes and ``inverse_transform`` from them, for the
+    estimators that are transformers; output features are named
+    ``<classname>0``, ``<classname>1``, ..."""
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def transform(self, X):
+        """Encode ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), dtype float32
+            The codes.
+        """
+        return self._transform(self._validate_inference_data(X))
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
+            The decoded rows.
+        """
+        return self._inverse_transform(self._validate_codes(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -153,3 +153,71 @@ class DenseAutoencoder(nn.Module):
     def forward(self, X):
         code = self.encoder(X)
         return self.decoder(code), code
+
+
+class ClassifierHead(nn.Module):
+    """Logits over ``n_classes`` from a code of ``n_components`` values,
+    through ``layer_sizes`` hidden layers."""
+
+    def __init__(
+        self, n_components, n_classes, layer_sizes=(), activation="relu", dropout=0.0
+    ):
+        super().__init__()
+        self.n_components = n_components
+        self.n_classes = n_classes
+        self.layer_sizes = tuple(layer_sizes)
+        self.activation = activation
+        self.dropout = dropout
+
+        widths = (n_components, *self.layer_sizes)
+        self.hidden = dense_stack(widths, activation=activation, dropout=dropout)
+        self.logits = nn.Linear(widths[-1], n_classes)
+
+    def forward(self, Z):
+        return self.logits(self.hidden(Z))
+
+
+class SupervisedDenseAutoencoder(DenseAutoencoder):
+    """A :class:`DenseAutoencoder` with a :class:`ClassifierHead` off its code.
+
+    ``forward`` returns ``(reconstruction, code, logits)``; ``classify`` gives
+    the logits of an input.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        n_classes,
+        hidden_layer_sizes=(),
+        classifier_layer_sizes=(),
+        activation="relu",
+        output_activation="identity",
+        dropout=0.0,
+        classifier_dropout=0.0,
+        batch_norm=False,
+    ):
+        super().__init__(
+            n_features,
+            n_components,
+            hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
+        self.n_classes = n_classes
+        self.classifier = ClassifierHead(
+            n_components,
+            n_classes,
+            classifier_layer_sizes,
+            activation=activation,
+            dropout=classifier_dropout,
+        )
+
+    def classify(self, X):
+        return self.classifier(self.encoder(X))
+
+    def forward(self, X):
+        code = self.encoder(X)
+        return self.decoder(code), code, self.classifier(code)

@@ -35,17 +35,20 @@ ELEMENTWISE_LOSSES = {
 OUTPUT_ACTIVATIONS = {"mse": "identity", "bce": "sigmoid"}
 
 
-def reconstruction_loss(X_hat, X, loss="mse", *, per_sample=False):
+def reconstruction_loss(X_hat, X, loss="mse", *, reduction="mean"):
     """The reconstruction loss of ``X_hat`` against ``X``.
 
-    With ``per_sample=True``, one value per row: the loss averaged over the
-    row's features (what ``score_samples`` negates); otherwise the mean over
-    all entries (what training minimises), which is the mean of the former.
+    ``reduction`` is "mean" for one scalar over all entries (what training
+    minimises), "sample" for one value per row, the loss averaged over the
+    row's features (what ``score_samples`` negates), or "none" for one value
+    per entry (the per-feature errors). The first is the mean of the second,
+    and the second the row mean of the third.
     """
     loss_fn = ELEMENTWISE_LOSSES[loss]
-    if per_sample:
-        return loss_fn(X_hat, X, reduction="none").mean(dim=1)
-    return loss_fn(X_hat, X)
+    if reduction == "mean":
+        return loss_fn(X_hat, X)
+    errors = loss_fn(X_hat, X, reduction="none")
+    return errors.mean(dim=1) if reduction == "sample" else errors
 
 
 class ReconstructionLoss(nn.Module):
@@ -59,6 +62,35 @@ class ReconstructionLoss(nn.Module):
     def forward(self, output, X, y=None):
         reconstruction = output[0] if isinstance(output, tuple) else output
         return reconstruction_loss(reconstruction, X, self.loss)
+
+
+class SupervisedLoss(nn.Module):
+    """Joint criterion of a supervised autoencoder:
+    ``reconstruction_weight`` x reconstruction loss +
+    ``classification_weight`` x cross-entropy of the logits (the module's
+    third output) over the labeled rows. Rows labeled -1 are unlabeled and add
+    reconstruction loss only; a batch without labeled rows adds no
+    classification loss."""
+
+    def __init__(
+        self, loss="mse", reconstruction_weight=1.0, classification_weight=1.0
+    ):
+        super().__init__()
+        self.loss = loss
+        self.reconstruction_weight = reconstruction_weight
+        self.classification_weight = classification_weight
+
+    def forward(self, output, X, y):
+        reconstruction, _, logits = output
+        total = self.reconstruction_weight * reconstruction_loss(
+            reconstruction, X, self.loss
+        )
+        labeled = y >= 0
+        n_labeled = labeled.sum()
+        cross_entropy = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum")
+        return total + self.classification_weight * cross_entropy / n_labeled.clamp(
+            min=1
+        )
 
 
 class InMemoryDataset(torch.utils.data.Dataset):
@@ -290,11 +322,16 @@ def _overrides(callback, method):
 class AutoencoderNet(NeuralNet):
     """The skorch net behind every skae estimator.
 
-    It trains on :class:`InMemoryDataset` batches, hands the criterion the
-    module's output, the clean input and the targets, stops at once on a
-    non-finite loss, and keeps skorch's per-batch work off the hot path when no
-    callback asks for it.
+    It trains on :class:`InMemoryDataset` batches, feeds the module each
+    batch through ``corruption`` (a callable on a batch tensor, or None) when
+    training, hands the criterion the module's output, the clean input and
+    the targets, stops at once on a non-finite loss, and keeps skorch's
+    per-batch work off the hot path when no callback asks for it.
     """
+
+    def __init__(self, *args, corruption=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.corruption = corruption
 
     def get_split_datasets(self, X, y=None, **fit_params):
         # The estimator splits its data itself (sharing one tensor) and passes
@@ -311,7 +348,8 @@ class AutoencoderNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
+        X_in = Xi if self.corruption is None else self.corruption(Xi)
+        y_pred = self.infer(X_in, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
