@@ -1,8 +1,18 @@
 """skae: scikit-learn compatible autoencoders over PyTorch modules."""
 
+from . import noise
 from ._autoencoder import AutoencoderTransformer
+from ._denoising import DenoisingAutoencoder
+from ._outlier import ReconstructionOutlierDetector
 from ._training import NonFiniteLossError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AutoencoderTransformer", "NonFiniteLossError", "__version__"]
+__all__ = [
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "NonFiniteLossError",
+    "ReconstructionOutlierDetector",
+    "noise",
+    "__version__",
+]

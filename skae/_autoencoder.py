@@ -94,7 +94,8 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y)
+        self._fit(X, y)
+        return self
 
     def predict(self, X):
         """Reconstruct ``X``: encode, then decode.
@@ -125,7 +126,7 @@ dtype float32
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,), dtype float32
+        scores : ndarray of shape (n_samples,), dtype float64
             Minus each sample's reconstruction error.
         """
         return -self._reconstruction_error(self._validate_inference_data(X))

@@ -304,6 +304,8 @@ class BaseAutoencoder(BaseEstimator):
         return InMemoryDataset(X, y, device=device)
 
     def _fit(self, X, y=None, *, incremental=False):
+        """Validate, build the net on a first pass, train; return the
+        validated training ``X`` (for subclasses that score it)."""
         first_pass = not hasattr(self, "net_") or not (self.warm_start or incremental)
         self._hidden_layer_sizes()
         X, targets = self._validate_training_data(X, y, reset=first_pass)
@@ -333,7 +335,7 @@ class BaseAutoencoder(BaseEstimator):
             self.net_.fit_epochs(train, valid, epochs=epochs)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
-        return self
+        return X
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -354,7 +356,8 @@ class BaseAutoencoder(BaseEstimator):
         self : object
             The estimator, trained one more epoch.
         """
-        return self._fit(X, y, incremental=True)
+        self._fit(X, y, incremental=True)
+        return self
 
     # ------------------------------------------------------------------
     # Inference
@@ -394,16 +397,18 @@ class BaseAutoencoder(BaseEstimator):
         )
 
     def _reconstruction_error(self, X, reduction="sample"):
-        """Per-sample (``reduction="sample"``) or per-entry ("none")
-        reconstruction errors of ``X``, in the space the network sees."""
+        """Per-sample (``reduction="sample"``, float64 like every score) or
+        per-entry ("none", float32) reconstruction errors of ``X``, in the
+        space the network sees."""
 
         def error(Xb):
             return reconstruction_loss(
                 self.net_.module_(Xb)[0], Xb, self.loss, reduction=reduction
             )
 
-        n_outputs = None if reduction == "sample" else self.n_features_in_
-        return self._map_batches(X, error, n_outputs)
+        if reduction == "sample":
+            return self._map_batches(X, error).astype(np.float64)
+        return self._map_batches(X, error, self.n_features_in_)
 
     # ------------------------------------------------------------------
     # Persistence: weights travel as numpy arrays, not as a torch pickle, so

@@ -18,7 +18,10 @@ __all__ = ["gaussian_noise", "masking_noise", "salt_and_pepper_noise"]
 
 
 def _gaussian(X, noise_level, rng):
-    noise = rng.standard_normal(X.shape).astype(X.dtype, copy=False)
+    if isinstance(rng, np.random.Generator):  # draws float32 directly
+        noise = rng.standard_normal(X.shape, dtype=X.dtype)
+    else:
+        noise = rng.standard_normal(X.shape).astype(X.dtype, copy=False)
     noise *= noise_level
     noise += X
     return noise

@@ -32,10 +32,21 @@ _PREDICT_IS_RECONSTRUCTION = (
     "the API fixes; this check assumes predict returns one target per row. "
     "Fitting and transforming sparse input is tested in test_autoencoder.py."
 )
+_RECONSTRUCTING = {
+    "check_estimator_sparse_array": _PREDICT_IS_RECONSTRUCTION,
+    "check_estimator_sparse_matrix": _PREDICT_IS_RECONSTRUCTION,
+}
 EXPECTED_FAILED_CHECKS = {
-    "AutoencoderTransformer": {
-        "check_estimator_sparse_array": _PREDICT_IS_RECONSTRUCTION,
-        "check_estimator_sparse_matrix": _PREDICT_IS_RECONSTRUCTION,
+    "AutoencoderTransformer": _RECONSTRUCTING,
+    "DenoisingAutoencoder": _RECONSTRUCTING,
+    "ReconstructionOutlierDetector": {
+        "check_methods_subset_invariance": (
+            "inference runs in float32, and the matrix kernels PyTorch picks "
+            "for one row and for many round differently, by one float32 ulp "
+            "(about 2e-7 for the standardized scores near 1), above the check's "
+            "absolute tolerance of 1e-7; test_outlier.py checks that scores do "
+            "not depend on batching at float32 precision."
+        ),
     },
 }
 

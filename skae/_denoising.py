@@ -1,0 +1,202 @@
+"""Layer 4: DenoisingAutoencoder, trained on corrupted inputs to reconstruct
+clean ones."""
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.sparsefuncs import min_max_axis
+
+from ._autoencoder import AutoencoderTransformer
+from ._docstrings import fill_doc
+from ._sklearn_compat import Interval, StrOptions
+from .noise import NOISES
+
+
+@fill_doc
+class DenoisingAutoencoder(AutoencoderTransformer):
+    """An autoencoder trained to reconstruct clean rows from corrupted ones.
+
+    Every training batch is corrupted afresh (new noise each batch and each
+    epoch, drawn from ``random_state``) and the network learns to reconstruct
+    the clean batch. At inference there is no noise: ``predict(X)`` returns
+    the denoised reconstruction of ``X`` and ``transform(X)`` its codes, which
+    are more robust than a plain autoencoder's.
+
+    Parameters
+    ----------
+    {{n_components}}
+    noise : {"gaussian", "masking", "salt_and_pepper"} or callable, \
+default="gaussian"
+        How training batches are corrupted:
+
+        - "gaussian": add ``noise_level`` x standard normal noise;
+        - "masking": zero each entry with probability ``noise_level``;
+        - "salt_and_pepper": set each entry, with probability
+          ``noise_level``, to its feature's training minimum or maximum;
+        - a callable ``noise(X_batch, rng) -> X_noisy`` on a float32 numpy
+          batch and a :class:`numpy.random.Generator`, returning an array of
+          the same shape.
+
+        The same corruptions are public in :mod:`skae.noise`.
+    noise_level : float, default=0.2
+        Standard deviation of the gaussian noise, or probability of an entry
+        being corrupted for "masking" and "salt_and_pepper" (at most 1).
+        Ignored by a callable ``noise``.
+    clip : bool, default=True
+        Clip corrupted batches to each feature's training range, so that, for
+        example, pixels stay in [0, 1].
+    {{hidden_layer_sizes}}
+    {{activation}}
+    {{loss}}
+    {{dropout}}
+    {{batch_norm}}
+    {{optimizer}}
+    {{lr}}
+    {{batch_size}}
+    {{max_epochs}}
+    {{early_stopping}}
+    {{validation_fraction}}
+    {{n_iter_no_change}}
+    {{tol}}
+    {{warm_start}}
+    {{callbacks}}
+    {{device}}
+    {{random_state}}
+    {{verbose}}
+
+    Attributes
+    ----------
+    data_min_ : ndarray of shape (n_features_in_,)
+        Per-feature minimum of the training data (the clipping range and the
+        "pepper" value).
+    data_max_ : ndarray of shape (n_features_in_,)
+        Per-feature maximum of the training data.
+    {{training}}
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network trained on clean inputs.
+    skae.noise.gaussian_noise : Corrupt data the way training does.
+
+    Notes
+    -----
+    The training loss (``history_``'s ``train_loss``) is measured on
+    corrupted inputs; the validation loss, with ``early_stopping=True``, on
+    clean ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAutoencoder
+    >>> from skae.noise import gaussian_noise
+    >>> X = load_digits().data / 16
+    >>> dae = DenoisingAutoencoder(n_components=16, noise_level=0.3,
+    ...                            max_epochs=5, random_state=0).fit(X)
+    >>> X_noisy = gaussian_noise(X, 0.3, clip=(0, 1), random_state=0)
+    >>> dae.predict(X_noisy).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        **AutoencoderTransformer._parameter_constraints,
+        "noise": [StrOptions(set(NOISES)), callable],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "clip": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        noise="gaussian",
+        noise_level=0.2,
+        clip=True,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        loss="mse",
+        dropout=0.0,
+        batch_norm=False,
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            loss=loss,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            optimizer=optimizer,
+            lr=lr,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            callbacks=callbacks,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+        self.clip = clip
+
+    def _validate_training_data(self, X, y, reset):
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level is a probability for noise={self.noise!r} and must "
+                f"be in [0, 1], got {self.noise_level}."
+            )
+        X, targets = super()._validate_training_data(X, y, reset)
+        if sp.issparse(X):
+            data_min, data_max = min_max_axis(X, axis=0)
+        else:
+            data_min, data_max = X.min(axis=0), X.max(axis=0)
+        if not reset:  # partial_fit and warm_start widen the range seen so far
+            data_min = np.minimum(data_min, self.data_min_)
+            data_max = np.maximum(data_max, self.data_max_)
+        self.data_min_, self.data_max_ = data_min, data_max
+        return X, targets
+
+    def _batch_corruption(self, seed):
+        rng = np.random.default_rng(seed)
+        low, high = self.data_min_, self.data_max_
+        if callable(self.noise):
+            user_noise = self.noise
+
+            def noise(X, level, rng, low, high):
+                return user_noise(X, rng)
+        else:
+            noise = NOISES[self.noise]
+
+        def corrupt(X_batch):
+            X = X_batch.detach().cpu().numpy()
+            noisy = np.asarray(noise(X, self.noise_level, rng, low, high))
+            if noisy.shape != X.shape:
+                raise ValueError(
+                    f"The noise callable returned shape {noisy.shape} for a batch "
+                    f"of shape {X.shape}; it must return the batch's shape."
+                )
+            noisy = noisy.astype(np.float32, copy=False)
+            if self.clip:
+                np.clip(noisy, low, high, out=noisy)
+            return torch.from_numpy(noisy).to(X_batch.device)
+
+        return corrupt

@@ -1,0 +1,286 @@
+"""Layer 4: ReconstructionOutlierDetector, reconstruction error as the anomaly
+score with scikit-learn's outlier conventions."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import OutlierMixin
+
+from ._docstrings import fill_doc
+from ._estimator_base import BaseAutoencoder
+from ._sklearn_compat import Interval, StrOptions, _fit_context
+
+
+@fill_doc
+class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
+    """Outlier detection by autoencoder reconstruction error.
+
+    The autoencoder learns to reconstruct the (mostly normal) training rows;
+    rows it reconstructs badly are anomalous. The conventions are
+    :class:`~sklearn.ensemble.IsolationForest`'s: ``score_samples`` is higher
+    for normal rows (minus the reconstruction error), ``decision_function`` is
+    ``score_samples - offset_`` and negative for outliers, and ``predict``
+    gives +1 for inliers and -1 for outliers.
+
+    By default each feature is standardized with the training mean and
+    standard deviation before the network sees it, so raw data in mixed units
+    works as it is, constant columns included; the reconstruction errors, and
+    :meth:`feature_errors`, are in those standardized units.
+
+    Parameters
+    ----------
+    {{n_components}}
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Sets ``offset_``, the threshold of ``predict``. A float is the
+        expected share of outliers in the training data: ``offset_`` is that
+        percentile of the training scores, so that share of the training rows
+        is flagged. "auto" applies Tukey's rule to the training scores:
+        ``offset_ = Q1 - 1.5 * IQR``, the lower whisker of a box plot, so a
+        row is an outlier when its reconstruction error lies more than 1.5
+        interquartile ranges above the upper quartile of the training errors.
+    standardize : bool, default=True
+        Standardize each feature with its training mean and standard deviation
+        (constant features are only centred) before the network sees it.
+    {{hidden_layer_sizes}}
+    {{activation}}
+    {{dropout}}
+    {{batch_norm}}
+    {{optimizer}}
+    {{lr}}
+    {{batch_size}}
+    {{max_epochs}}
+    {{early_stopping}}
+    {{validation_fraction}}
+    {{n_iter_no_change}}
+    {{tol}}
+    {{warm_start}}
+    {{callbacks}}
+    {{device}}
+    {{random_state}}
+    {{verbose}}
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` is
+        ``score_samples - offset_``.
+    mean_ : ndarray of shape (n_features_in_,)
+        Per-feature training mean (when ``standardize=True``).
+    scale_ : ndarray of shape (n_features_in_,)
+        Per-feature training standard deviation, 1 for constant features
+        (when ``standardize=True``).
+    {{training}}
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Outlier detection by random partitions.
+    AutoencoderTransformer : The autoencoder as a transformer.
+
+    Notes
+    -----
+    The reconstruction loss is the mean squared error. ``partial_fit`` trains
+    one more epoch on a chunk and resets ``offset_`` from that chunk's scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import ReconstructionOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.uniform(0, 2 * np.pi, size=(500, 1))
+    >>> X = np.hstack([np.cos(t), np.sin(t)]) * 100 + rng.normal(size=(500, 2))
+    >>> detector = ReconstructionOutlierDetector(
+    ...     n_components=1, contamination=0.05, random_state=0).fit(X)
+    >>> detector.predict([[100.0, 0.0], [0.0, 0.0]])
+    array([ 1, -1])
+    """
+
+    loss = "mse"  # not a parameter: errors are squared errors
+    _accept_sparse = False
+
+    _parameter_constraints = {
+        **{
+            name: constraint
+            for name, constraint in BaseAutoencoder._parameter_constraints.items()
+            if name != "loss"
+        },
+        "contamination": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, 0.5, closed="right"),
+        ],
+        "standardize": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contamination="auto",
+        standardize=True,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.contamination = contamination
+        self.standardize = standardize
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate_training_data(self, X, y, reset):
+        X, targets = super()._validate_training_data(X, y, reset)
+        if self.standardize and reset:
+            mean = X.mean(axis=0, dtype=np.float64)
+            scale = X.std(axis=0, dtype=np.float64)
+            # Constant columns (up to float32 rounding) are only centred.
+            scale[(scale == 0) | (scale <= 1e-6 * np.abs(mean))] = 1.0
+            self.mean_, self.scale_ = mean, scale
+        return X, targets
+
+    def _network_input(self, X):
+        if not self.standardize:
+            return X
+        mean = torch.as_tensor(self.mean_, dtype=X.dtype, device=X.device)
+        scale = torch.as_tensor(self.scale_, dtype=X.dtype, device=X.device)
+        return (X - mean) / scale
+
+    def _set_offset(self, X):
+        scores = -self._reconstruction_error(X)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(scores, [25, 75])
+            self.offset_ = float(q1 - 1.5 * (q3 - q1))
+        else:
+            self.offset_ = float(np.percentile(scores, 100 * self.contamination))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` and set ``offset_`` from its scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, mostly normal rows, in any units.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        return self._set_offset(self._fit(X, y))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one more epoch on ``X`` and reset ``offset_`` from its scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The detector, trained one more epoch.
+        """
+        return self._set_offset(self._fit(X, y, incremental=True))
+
+    def score_samples(self, X):
+        """Minus the reconstruction error of each row: lower is more abnormal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus the mean over features of :meth:`feature_errors`.
+        """
+        return -self._reconstruction_error(self._validate_inference_data(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Shifted scores; outliers are negative, inliers zero or positive.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each row: +1 for an inlier, -1 for an outlier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 where ``decision_function(X) >= 0``, -1 elsewhere.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def feature_errors(self, X):
+        """Squared reconstruction error of each feature of each row.
+
+        The features with the largest errors are those the autoencoder found
+        hardest to explain: a first look at why a row is anomalous.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples, n_features), dtype float32
+            Per-feature squared errors, in standardized units when
+            ``standardize=True``; each row's mean is minus its
+            ``score_samples``.
+        """
+        return self._reconstruction_error(
+            self._validate_inference_data(X), reduction="none"
+        )
