@@ -4,6 +4,7 @@ from . import noise
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
 from ._outlier import ReconstructionOutlierDetector
+from ._supervised import SupervisedAutoencoder
 from ._training import NonFiniteLossError
 
 __version__ = "0.1.0.dev0"
@@ -13,6 +14,7 @@ __all__ = [
     "DenoisingAutoencoder",
     "NonFiniteLossError",
     "ReconstructionOutlierDetector",
+    "SupervisedAutoencoder",
     "noise",
     "__version__",
 ]

@@ -158,13 +158,13 @@ default="gaussian"
         self.noise_level = noise_level
         self.clip = clip
 
-    def _validate_training_data(self, X, y, reset):
+    def _validate_training_data(self, X, y, reset, classes=None):
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
                 f"noise_level is a probability for noise={self.noise!r} and must "
                 f"be in [0, 1], got {self.noise_level}."
             )
-        X, targets = super()._validate_training_data(X, y, reset)
+        X, targets = super()._validate_training_data(X, y, reset, classes)
         if sp.issparse(X):
             data_min, data_max = min_max_axis(X, axis=0)
         else:

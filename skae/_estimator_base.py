@@ -41,6 +41,7 @@ from ._training import (
 # Inference reads this many bytes of input per batch (at least one training
 # batch), so memory grows with the output, not with n_samples.
 _INFERENCE_BATCH_BYTES = 32 * 2**20
+_INFERENCE_ROW_MULTIPLE = 8
 # Keep the training data on the GPU when it takes at most this share of the
 # free device memory; otherwise batches are copied there one at a time.
 _DEVICE_DATA_SHARE = 0.5
@@ -204,11 +205,12 @@ class BaseAutoencoder(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _validate_training_data(self, X, y, reset):
+    def _validate_training_data(self, X, y, reset, classes=None):
         """Validate the training data; return ``(X, targets)``, the float32
         array the network trains on and the target tensor (None when the
-        estimator has no targets). Subclasses that use ``y`` or fit
-        statistics of ``X`` override this."""
+        estimator has no targets). Subclasses that use ``y`` (and the
+        ``classes`` given to ``partial_fit``) or fit statistics of ``X``
+        override this."""
         X = validate_data(
             self,
             X,
@@ -303,12 +305,12 @@ class BaseAutoencoder(BaseEstimator):
                     X = X.to(device)
         return InMemoryDataset(X, y, device=device)
 
-    def _fit(self, X, y=None, *, incremental=False):
+    def _fit(self, X, y=None, *, incremental=False, classes=None):
         """Validate, build the net on a first pass, train; return the
         validated training ``X`` (for subclasses that score it)."""
         first_pass = not hasattr(self, "net_") or not (self.warm_start or incremental)
         self._hidden_layer_sizes()
-        X, targets = self._validate_training_data(X, y, reset=first_pass)
+        X, targets = self._validate_training_data(X, y, first_pass, classes)
         if first_pass:
             device = resolve_device(self.device)
             self._seed = seed_from(self.random_state)
@@ -363,14 +365,25 @@ class BaseAutoencoder(BaseEstimator):
     # Inference
 
     def _inference_batches(self, X):
-        """Yield ``(slice, float32 tensor on the device)`` batches of ``X``."""
+        """Yield ``(rows, tensor)``: the slice of ``X`` in each batch and the
+        batch as a float32 tensor on the device, as the network sees it.
+
+        Each batch is padded with zero rows to a multiple of
+        ``_INFERENCE_ROW_MULTIPLE``: matrix kernels round the rows of a
+        partial tile differently, and padding makes a row's output the same
+        whichever rows share its call (one row alone, or a million).
+        """
         rows = max(self.batch_size, _INFERENCE_BATCH_BYTES // (4 * X.shape[1]))
         device = torch.device(self.net_.device)
         for start, stop in batch_bounds(X.shape[0], rows):
             Xb = X[start:stop]
             Xb = Xb.toarray() if sp.issparse(Xb) else Xb
             Xb = torch.as_tensor(np.asarray(Xb, dtype=np.float32)).to(device)
-            yield slice(start, stop), self._network_input(Xb)
+            Xb = self._network_input(Xb)
+            n_pad = -(stop - start) % _INFERENCE_ROW_MULTIPLE
+            if n_pad:
+                Xb = torch.cat([Xb, Xb.new_zeros(n_pad, Xb.shape[1])])
+            yield slice(start, stop), Xb
 
     def _map_batches(self, X, fn, n_outputs=None):
         """``fn`` applied to ``X`` one batch at a time, in evaluation mode and
@@ -382,7 +395,7 @@ class BaseAutoencoder(BaseEstimator):
         module.eval()
         with torch.no_grad():
             for rows, Xb in self._inference_batches(X):
-                out[rows] = fn(Xb).cpu().numpy()
+                out[rows] = fn(Xb)[: rows.stop - rows.start].cpu().numpy()
         return out
 
     def _transform(self, X):

@@ -156,8 +156,8 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_training_data(self, X, y, reset):
-        X, targets = super()._validate_training_data(X, y, reset)
+    def _validate_training_data(self, X, y, reset, classes=None):
+        X, targets = super()._validate_training_data(X, y, reset, classes)
         if self.standardize and reset:
             mean = X.mean(axis=0, dtype=np.float64)
             scale = X.std(axis=0, dtype=np.float64)
