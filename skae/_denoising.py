@@ -45,8 +45,11 @@ default="gaussian"
         being corrupted for "masking" and "salt_and_pepper" (at most 1).
         Ignored by a callable ``noise``.
     clip : bool, default=True
-        Clip corrupted batches to each feature's training range, so that, for
-        example, pixels stay in [0, 1].
+        Clip batches corrupted by "gaussian" or a callable to each feature's
+        training range, so that, for example, pixels stay in [0, 1].
+        "salt_and_pepper" stays in that range by construction, and the zeros
+        of "masking" are kept even where zero lies outside it: they are the
+        corruption.
     {{hidden_layer_sizes}}
     {{activation}}
     {{loss}}
@@ -195,7 +198,7 @@ default="gaussian"
                     f"of shape {X.shape}; it must return the batch's shape."
                 )
             noisy = noisy.astype(np.float32, copy=False)
-            if self.clip:
+            if self.clip and self.noise not in ("masking", "salt_and_pepper"):
                 np.clip(noisy, low, high, out=noisy)
             return torch.from_numpy(noisy).to(X_batch.device)
 

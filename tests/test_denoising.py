@@ -1,0 +1,152 @@
+"""Behaviour of DenoisingAutoencoder."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_digits
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae.noise import gaussian_noise
+
+
+def quick(**params):
+    defaults = dict(
+        n_components=3,
+        hidden_layer_sizes=(16,),
+        max_epochs=5,
+        device="cpu",
+        random_state=0,
+    )
+    return DenoisingAutoencoder(**{**defaults, **params})
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(0).uniform(size=(40, 6))
+
+
+class Recorder:
+    """A noise callable that adds gaussian noise and keeps every batch it
+    corrupted."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, X, rng):
+        noisy = X + rng.normal(scale=0.1, size=X.shape)
+        self.batches.append(noisy.copy())
+        return noisy
+
+
+def test_noise_is_fresh_every_epoch_and_repeats_under_a_seed(X):
+    # one batch per epoch: the same rows, corrupted anew each time
+    first, second = Recorder(), Recorder()
+    quick(noise=first, batch_size=64, max_epochs=3, tol=0, clip=False).fit(X)
+    quick(noise=second, batch_size=64, max_epochs=3, tol=0, clip=False).fit(X)
+    assert len(first.batches) == 3
+    assert not np.array_equal(first.batches[0], first.batches[1])
+    for a, b in zip(first.batches, second.batches, strict=True):
+        assert_array_equal(a, b)
+    other = Recorder()
+    quick(noise=other, batch_size=64, max_epochs=1, random_state=1).fit(X)
+    assert not np.array_equal(other.batches[0], first.batches[0])
+
+
+def test_training_batches_are_corrupted_and_targets_clean(X, monkeypatch):
+    dae = quick(noise="masking", noise_level=0.5, max_epochs=1, batch_size=64)
+    seen = {}
+    original = DenoisingAutoencoder._batch_corruption
+
+    def spy(self, seed):
+        corrupt = original(self, seed)
+
+        def recording(batch):
+            seen["clean"], seen["noisy"] = batch.numpy().copy(), corrupt(batch)
+            return seen["noisy"]
+
+        return recording
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_batch_corruption", spy)
+    dae.fit(X)
+    # X lies in (0, 1): masking's zeros fall outside the training range and
+    # are kept, not clipped
+    zeroed = seen["noisy"].numpy() == 0
+    assert 0.35 < zeroed.mean() < 0.65
+    assert np.all(seen["clean"] > 0)  # the batch itself was not modified
+
+
+def test_clipping_to_training_range(X):
+    dae = quick(noise=lambda X, rng: X * 10, max_epochs=1).fit(X)
+    assert_array_equal(dae.data_min_, X.min(axis=0).astype(np.float32))
+    assert_array_equal(dae.data_max_, X.max(axis=0).astype(np.float32))
+    batch = torch.from_numpy(X.astype(np.float32))
+    clipped = dae._batch_corruption(0)(batch).numpy()
+    assert np.all(clipped <= dae.data_max_) and np.all(clipped >= dae.data_min_)
+    assert np.any(clipped == dae.data_max_)
+    unclipped = dae.set_params(clip=False)._batch_corruption(0)(batch).numpy()
+    assert unclipped.max() > 5
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])
+def test_every_noise_trains(X, noise):
+    dae = quick(noise=noise, noise_level=0.3).fit(X)
+    assert np.all(np.isfinite(dae.predict(X)))
+
+
+def test_no_noise_at_inference(X):
+    dae = quick(noise_level=0.5).fit(X)
+    assert_array_equal(dae.predict(X), dae.predict(X))
+    assert_array_equal(dae.transform(X), dae.transform(X))
+
+
+def test_partial_fit_widens_the_range(X):
+    dae = quick().partial_fit(X[:20])
+    dae.partial_fit(X[20:] + 1)
+    expected_min = np.minimum(X[:20].min(axis=0), (X[20:] + 1).min(axis=0))
+    assert_array_equal(dae.data_max_, (X[20:] + 1).max(axis=0).astype(np.float32))
+    assert_array_equal(dae.data_min_, expected_min.astype(np.float32))
+
+
+def test_sparse_input(X):
+    X = sp.random(40, 6, density=0.3, random_state=0, format="csr")
+    dae = quick(noise="masking").fit(X)
+    assert dae.transform(X).shape == (40, 3)
+    assert_array_equal(dae.data_min_, np.minimum(X.toarray().min(axis=0), 0))
+
+
+def test_denoises_digits_better_than_a_plain_autoencoder():
+    X = load_digits().data / 16
+    X_train, X_test = X[:1400], X[1400:]
+    X_noisy = gaussian_noise(X_test, 0.3, clip=(0, 1), random_state=0)
+    params = dict(
+        n_components=16, hidden_layer_sizes=(64,), max_epochs=60, device="cpu"
+    )
+    plain = AutoencoderTransformer(random_state=0, **params).fit(X_train)
+    dae = DenoisingAutoencoder(noise_level=0.3, random_state=0, **params).fit(X_train)
+
+    def mse(X_hat):
+        return np.mean((X_hat - X_test) ** 2)
+
+    assert mse(dae.predict(X_noisy)) < mse(X_noisy)
+    assert mse(dae.predict(X_noisy)) < mse(plain.predict(X_noisy))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"noise": "speckle"}, "'noise' parameter"),
+        ({"noise_level": -1.0}, "'noise_level' parameter"),
+        ({"noise": "masking", "noise_level": 1.5}, "must be in \\[0, 1\\]"),
+        ({"clip": "yes"}, "'clip' parameter"),
+    ],
+)
+def test_bad_parameters(X, params, message):
+    with pytest.raises(ValueError, match=message):
+        quick(**params).fit(X)
+
+
+def test_noise_callable_must_keep_shape(X):
+    with pytest.raises(ValueError, match="must return the batch's shape"):
+        quick(noise=lambda X, rng: X[:, :2]).fit(X)
