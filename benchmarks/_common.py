@@ -13,15 +13,26 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def load_mnist_images(kind="train", n=None):
-    """MNIST images from the IDX files in ../shared/data/mnist, as float32
-    rows scaled to [0, 1]."""
-    prefix = "train" if kind == "train" else "t10k"
-    with gzip.open(DATA / "mnist" / f"{prefix}-images-idx3-ubyte.gz") as f:
+def _idx(name):
+    with gzip.open(DATA / "mnist" / name) as f:
         raw = f.read()
-    n_images = int.from_bytes(raw[4:8], "big")
-    X = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n_images, 784)
-    return (X[:n] if n else X).astype(np.float32) / 255.0
+    n_dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(shape)
+
+
+def load_mnist(kind="train", n=None):
+    """MNIST from the IDX files in ../shared/data/mnist: float32 rows of 784
+    pixels scaled to [0, 1], and the labels."""
+    prefix = "train" if kind == "train" else "t10k"
+    X = _idx(f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784)[:n]
+    y = _idx(f"{prefix}-labels-idx1-ubyte.gz")[:n]
+    return X.astype(np.float32) / 255.0, y.astype(np.int64)
+
+
+def load_mnist_images(kind="train", n=None):
+    """The images of :func:`load_mnist`."""
+    return load_mnist(kind, n)[0]
 
 
 def machine():

@@ -1,0 +1,191 @@
+"""Behaviour of ReconstructionOutlierDetector: scikit-learn's outlier contract."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+
+from skae import ReconstructionOutlierDetector
+
+
+def quick(**params):
+    defaults = dict(
+        n_components=2,
+        hidden_layer_sizes=(16,),
+        max_epochs=30,
+        device="cpu",
+        random_state=0,
+    )
+    return ReconstructionOutlierDetector(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Rows on a 2-D plane inside 8-D space, in mixed units, and 20 rows off
+    the plane."""
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(520, 2))
+    X = latent @ rng.normal(size=(2, 8)) + 0.05 * rng.normal(size=(520, 8))
+    X[500:] += rng.normal(scale=3.0, size=(20, 8))
+    X *= np.array([1e-3, 1, 10, 100, 1e3, 1e4, 1, 1])  # raw, mixed units
+    is_outlier = np.zeros(520, dtype=bool)
+    is_outlier[500:] = True
+    return X, is_outlier
+
+
+def test_sign_conventions_agree_with_isolation_forest(planted):
+    X, is_outlier = planted
+    ours = quick(contamination=20 / 520).fit(X)
+    forest = IsolationForest(contamination=20 / 520, random_state=0).fit(X)
+    for detector in (ours, forest):
+        scores = detector.score_samples(X)
+        # lower score_samples = more abnormal
+        assert roc_auc_score(is_outlier, -scores) > 0.9
+        assert_allclose(detector.decision_function(X), scores - detector.offset_)
+        labels = detector.predict(X)
+        assert set(np.unique(labels)) == {-1, 1}
+        assert_array_equal(labels == -1, detector.decision_function(X) < 0)
+    # both flag mostly the planted rows
+    assert np.mean(ours.predict(X)[is_outlier] == -1) > 0.8
+
+
+def test_recovers_planted_outliers_on_raw_units(planted):
+    X, is_outlier = planted
+    detector = quick().fit(X)
+    assert roc_auc_score(is_outlier, -detector.score_samples(X)) > 0.95
+
+
+@pytest.mark.parametrize("contamination", [0.01, 0.05, 0.1, 0.25, 0.5])
+def test_flagged_share_matches_contamination(planted, contamination):
+    X, _ = planted
+    labels = quick(contamination=contamination, max_epochs=5).fit(X).predict(X)
+    assert np.mean(labels == -1) == pytest.approx(contamination, abs=1 / len(X))
+
+
+def test_auto_contamination_is_tukeys_fence(planted):
+    X, _ = planted
+    detector = quick().fit(X)
+    scores = detector.score_samples(X)
+    q1, q3 = np.percentile(scores, [25, 75])
+    assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    flagged = np.mean(detector.predict(X) == -1)
+    assert 0 < flagged < 0.2
+
+
+def test_fit_predict_equals_fit_then_predict(planted):
+    X, _ = planted
+    assert_array_equal(quick().fit_predict(X), quick().fit(X).predict(X))
+
+
+def test_feature_errors_explain_the_score(planted):
+    X, _ = planted
+    detector = quick().fit(X)
+    errors = detector.feature_errors(X)
+    assert errors.shape == X.shape
+    assert np.all(errors >= 0)
+    assert_allclose(errors.mean(axis=1), -detector.score_samples(X), rtol=1e-5)
+
+
+def test_feature_errors_point_at_the_broken_feature():
+    rng = np.random.default_rng(1)
+    t = rng.normal(size=(600, 1))
+    X = np.hstack([t, 2 * t, -t, 3 * t]) + 0.01 * rng.normal(size=(600, 4))
+    detector = quick(n_components=1, dropout=0.0, batch_norm=False, max_epochs=100)
+    detector.fit(X)
+    broken = X[:5].copy()
+    broken[:, 2] += 5  # break the relation in feature 2 only
+    assert np.all(detector.feature_errors(broken).argmax(axis=1) == 2)
+
+
+def test_constant_and_huge_columns_give_finite_scores():
+    rng = np.random.default_rng(0)
+    X = np.hstack(
+        [
+            rng.normal(size=(200, 3)),
+            np.full((200, 1), 7.0),  # constant
+            np.full((200, 1), 1e6) + rng.normal(size=(200, 1)) * 1e-3,  # ~constant
+            rng.normal(size=(200, 1)) * 1e8,  # huge
+            rng.normal(size=(200, 1)) * 1e-8,  # tiny
+        ]
+    )
+    detector = quick().fit(X)
+    X_test = X.copy()
+    X_test[:5, 3] = 8.0  # a constant column takes a new value
+    for scores in (detector.score_samples(X_test), detector.decision_function(X)):
+        assert np.all(np.isfinite(scores))
+    assert detector.scale_[3] == 1.0 and detector.scale_[4] == 1.0
+
+
+def test_standardization_can_be_turned_off(planted):
+    X, _ = planted
+    detector = quick(standardize=False, max_epochs=2).fit(X / 1e4)
+    assert not hasattr(detector, "mean_")
+    assert np.all(np.isfinite(detector.score_samples(X / 1e4)))
+
+
+def test_scores_do_not_depend_on_batching(planted):
+    X, _ = planted
+    detector = quick(max_epochs=5).fit(X)
+    whole = detector.score_samples(X)
+    one_by_one = np.concatenate([detector.score_samples(row[None]) for row in X[:50]])
+    assert_array_equal(one_by_one, whole[:50])
+
+
+def test_scores_are_float64(planted):
+    X, _ = planted
+    detector = quick(max_epochs=2).fit(X.astype(np.float32))
+    assert detector.score_samples(X).dtype == np.float64
+    assert detector.decision_function(X).dtype == np.float64
+
+
+def test_partial_fit_resets_offset(planted):
+    X, _ = planted
+    detector = quick(contamination=0.1)
+    detector.partial_fit(X[:260])
+    first = detector.offset_
+    detector.partial_fit(X[260:])
+    assert detector.n_iter_ == 2
+    assert detector.offset_ == pytest.approx(
+        np.percentile(detector.score_samples(X[260:]), 10)
+    )
+    assert detector.offset_ != first
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"contamination": 0.6}, "'contamination' parameter"),
+        ({"contamination": 0.0}, "'contamination' parameter"),
+        ({"contamination": "high"}, "'contamination' parameter"),
+        ({"standardize": "yes"}, "'standardize' parameter"),
+    ],
+)
+def test_bad_parameters(planted, params, message):
+    with pytest.raises(ValueError, match=message):
+        quick(**params).fit(planted[0])
+
+
+def test_loss_is_not_a_parameter():
+    assert "loss" not in ReconstructionOutlierDetector().get_params()
+
+
+def test_sparse_input_is_refused(planted):
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="dense data is required"):
+        quick().fit(sp.csr_matrix(planted[0]))
+
+
+def test_default_bottleneck_is_a_quarter_of_the_features(planted):
+    X, _ = planted
+    params = dict(max_epochs=1, device="cpu", random_state=0)
+    assert ReconstructionOutlierDetector(**params).fit(X).n_components_ == 2
+    assert ReconstructionOutlierDetector(**params).fit(X[:, :3]).n_components_ == 1
+    assert quick(n_components=5).fit(X).n_components_ == 5
+
+
+def test_relative_errors_average_one_on_the_training_rows(planted):
+    X, _ = planted
+    detector = quick().fit(X)
+    assert_allclose(detector.feature_errors(X).mean(axis=0), 1, rtol=1e-3)
