@@ -91,7 +91,11 @@ def main():
                     else np.nan
                 )
                 auc.setdefault(det_name, {}).setdefault(name, []).append(value)
-        print(name, {d: round(float(np.mean(v[name])), 3) for d, v in auc.items()})
+        print(
+            name,
+            {d: round(float(np.mean(v[name])), 3) for d, v in auc.items()},
+            flush=True,
+        )
 
     names = list(auc)
     rows = []

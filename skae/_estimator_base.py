@@ -364,9 +364,10 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # Inference
 
-    def _inference_batches(self, X):
+    def _inference_batches(self, X, codes=False):
         """Yield ``(rows, tensor)``: the slice of ``X`` in each batch and the
-        batch as a float32 tensor on the device, as the network sees it.
+        batch as a float32 tensor on the device, as the network sees it
+        (``_network_input`` is not applied to ``codes``).
 
         Each batch is padded with zero rows to a multiple of
         ``_INFERENCE_ROW_MULTIPLE``: matrix kernels round the rows of a
@@ -379,22 +380,23 @@ class BaseAutoencoder(BaseEstimator):
             Xb = X[start:stop]
             Xb = Xb.toarray() if sp.issparse(Xb) else Xb
             Xb = torch.as_tensor(np.asarray(Xb, dtype=np.float32)).to(device)
-            Xb = self._network_input(Xb)
+            if not codes:
+                Xb = self._network_input(Xb)
             n_pad = -(stop - start) % _INFERENCE_ROW_MULTIPLE
             if n_pad:
                 Xb = torch.cat([Xb, Xb.new_zeros(n_pad, Xb.shape[1])])
             yield slice(start, stop), Xb
 
-    def _map_batches(self, X, fn, n_outputs=None):
-        """``fn`` applied to ``X`` one batch at a time, in evaluation mode and
-        without gradients, gathered into a float32 array with ``n_outputs``
-        columns (1-D when None)."""
+    def _map_batches(self, X, fn, n_outputs=None, codes=False):
+        """``fn`` applied to ``X`` (input rows, or ``codes``) one batch at a
+        time, in evaluation mode and without gradients, gathered into a
+        float32 array with ``n_outputs`` columns (1-D when None)."""
         shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
         out = np.empty(shape, dtype=np.float32)
         module = self.net_.module_
         module.eval()
         with torch.no_grad():
-            for rows, Xb in self._inference_batches(X):
+            for rows, Xb in self._inference_batches(X, codes):
                 out[rows] = fn(Xb)[: rows.stop - rows.start].cpu().numpy()
         return out
 
@@ -402,7 +404,9 @@ class BaseAutoencoder(BaseEstimator):
         return self._map_batches(X, self.net_.module_.encode, self.n_components)
 
     def _inverse_transform(self, Z):
-        return self._map_batches(Z, self.net_.module_.decode, self.n_features_in_)
+        return self._map_batches(
+            Z, self.net_.module_.decode, self.n_features_in_, codes=True
+        )
 
     def _reconstruct(self, X):
         return self._map_batches(

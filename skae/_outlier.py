@@ -32,7 +32,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     the mean of these relative errors (:meth:`feature_errors`).
 
     The defaults (a bottleneck of a quarter of the features, dropout, batch
-    normalisation, 30 epochs, relative errors) were chosen on the twelve
+    normalisation, 15 epochs, relative errors) were chosen on the twelve
     classical ODDS outlier sets; see the benchmarks page.
 
     Parameters
@@ -62,7 +62,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     {{optimizer}}
     {{lr}}
     {{batch_size}}
-    max_epochs : int, default=30
+    max_epochs : int, default=15
         Most passes over the training data. Few epochs keep the network from
         learning to reconstruct the outliers among the training rows too.
     {{early_stopping}}
@@ -147,7 +147,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         optimizer="adam",
         lr=1e-3,
         batch_size=64,
-        max_epochs=30,
+        max_epochs=15,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
