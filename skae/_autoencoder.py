@@ -51,8 +51,9 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
 
     Notes
     -----
-    All outputs are float32, the precision the network computes in, whether
-    the input is float32 or float64.
+    Codes and reconstructions are float32, the precision the network
+    computes in, whether the input is float32 or float64; scores are
+    float64.
 
     ``score`` is the negative mean reconstruction error, so ``GridSearchCV``
     works without a scorer. But that error keeps falling as ``n_components``

@@ -38,7 +38,8 @@ lr : float, default=1e-3
     Learning rate.""",
     "batch_size": """\
 batch_size : int, default=64
-    Rows per training batch (fewer when there are fewer samples).""",
+    Rows per training batch: fewer when there are fewer samples, and a last
+    batch of a single row joins the one before it.""",
     "max_epochs": """\
 max_epochs : int, default=200
     Most passes over the training data; training stops sooner when the

@@ -6,6 +6,7 @@ as arrays.
 """
 
 import warnings
+from copy import deepcopy
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,6 +50,19 @@ _DEVICE_DATA_SHARE = 0.5
 
 def _silent(*args, **kwargs):
     pass
+
+
+def _check_layer_sizes(sizes, name):
+    """``sizes`` as a tuple of positive ints, or a ValueError naming ``name``."""
+    array = np.atleast_1d(sizes)
+    if array.ndim != 1 or (
+        array.size
+        and not (np.issubdtype(array.dtype, np.integer) and np.all(array > 0))
+    ):
+        raise ValueError(
+            f"{name} must be a sequence of positive integers, got {sizes!r}."
+        )
+    return tuple(int(s) for s in array)
 
 
 def _to_arrays(obj):
@@ -170,7 +184,9 @@ class BaseAutoencoder(BaseEstimator):
         return {
             "n_features": n_features,
             "n_components": self.n_components,
-            "hidden_layer_sizes": self._hidden_layer_sizes(),
+            "hidden_layer_sizes": _check_layer_sizes(
+                self.hidden_layer_sizes, "hidden_layer_sizes"
+            ),
             "activation": self.activation,
             "output_activation": OUTPUT_ACTIVATIONS[self.loss],
             "dropout": self.dropout,
@@ -192,18 +208,6 @@ class BaseAutoencoder(BaseEstimator):
 
     # ------------------------------------------------------------------
     # Validation
-
-    def _hidden_layer_sizes(self):
-        sizes = np.atleast_1d(self.hidden_layer_sizes)
-        if sizes.ndim != 1 or (
-            sizes.size
-            and not (np.issubdtype(sizes.dtype, np.integer) and np.all(sizes > 0))
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, "
-                f"got {self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
 
     def _validate_training_data(self, X, y, reset, classes=None):
         """Validate the training data; return ``(X, targets)``, the float32
@@ -273,10 +277,12 @@ class BaseAutoencoder(BaseEstimator):
             stopper = EarlyStopping(
                 "train_loss", self.n_iter_no_change, self.tol, False, sink
             )
-        callbacks = [("early_stopping", stopper)]
+        callbacks = []
         if self.verbose == 1:
             callbacks.append(("progress_bar", EpochProgressBar()))
         callbacks.extend(self.callbacks or [])
+        # Last, so that every other callback sees the epoch it stops after.
+        callbacks.append(("early_stopping", stopper))
         return AutoencoderNet(
             module=self._module_class(),
             criterion=criterion,
@@ -303,41 +309,108 @@ class BaseAutoencoder(BaseEstimator):
                 free, _ = torch.cuda.mem_get_info(device)
                 if X.nbytes <= _DEVICE_DATA_SHARE * free:
                     X = X.to(device)
+        if y is not None and not sp.issparse(X):
+            y = y.to(X.device)  # batches index both with the same rows
         return InMemoryDataset(X, y, device=device)
 
     def _fit(self, X, y=None, *, incremental=False, classes=None):
-        """Validate, build the net on a first pass, train; return the
-        validated training ``X`` (for subclasses that score it)."""
-        first_pass = not hasattr(self, "net_") or not (self.warm_start or incremental)
-        self._hidden_layer_sizes()
+        """Validate, build or continue the net, and train; return the
+        validated training ``X`` (for subclasses that score it).
+
+        A first fit builds a net. ``partial_fit`` continues the fitted net.
+        A ``fit`` with ``warm_start=True`` builds a net from the current
+        parameters, so that a changed ``lr``, optimizer, stopping rule or
+        callbacks take effect, and carries the fitted weights, optimizer
+        state and history over; a changed architecture is an error. If
+        training fails, a first fit leaves the estimator unfitted and a later
+        one leaves the fitted model as it was.
+        """
+        fitted = hasattr(self, "net_")
+        first_pass = not fitted or not (self.warm_start or incremental)
+        for name in ("hidden_layer_sizes", "classifier_layer_sizes"):
+            if hasattr(self, name):
+                _check_layer_sizes(getattr(self, name), name)
         X, targets = self._validate_training_data(X, y, first_pass, classes)
+        continuing = incremental and not first_pass
         if first_pass:
-            device = resolve_device(self.device)
             self._seed = seed_from(self.random_state)
-        else:
-            device = torch.device(self.net_.device)
         # A fresh stream for every training call, reproducible from the seed.
         seed = self._seed + (0 if first_pass else len(self.net_.history))
+        device = (
+            torch.device(self.net_.device)
+            if continuing
+            else resolve_device(self.device)
+        )
         with isolated_rng(seed, device):
-            if first_pass:
-                self.net_ = self._build_net(X.shape[1], device)
-                self.net_.initialize()
-            generator = self.net_.iterator_train__generator.manual_seed(seed)
-            self.net_.corruption = self._batch_corruption(seed)
+            if continuing:
+                net = self.net_
+                saved = deepcopy(
+                    (net.module_.state_dict(), net.optimizer_.state_dict())
+                )
+                n_epochs_before = len(net.history)
+            else:
+                net = self._build_net(X.shape[1], device)
+                net.initialize()
+                if not first_pass:
+                    self._carry_over(self.net_, net)
+            net.iterator_train__generator.manual_seed(seed)
+            net.corruption = self._batch_corruption(seed)
             dataset = self._make_dataset(X, targets, device)
             if incremental:
                 train, valid, epochs = dataset, None, 1
             elif self.early_stopping:
+                # Split from the first seed, so that a warm-started fit
+                # validates on the same rows and never on rows it trained on.
                 train, valid = train_validation_split(
-                    dataset, self.validation_fraction, generator
+                    dataset,
+                    self.validation_fraction,
+                    torch.Generator().manual_seed(self._seed),
                 )
                 epochs = self.max_epochs
             else:
                 train, valid, epochs = dataset, None, self.max_epochs
-            self.net_.fit_epochs(train, valid, epochs=epochs)
-        self.history_ = self.net_.history
-        self.n_iter_ = len(self.net_.history)
+            if self.batch_norm and len(train) < 2:
+                raise ValueError(
+                    "batch_norm=True needs at least 2 training samples, got "
+                    f"{len(train)} after the validation split."
+                )
+            try:
+                net.fit_epochs(train, valid, epochs=epochs)
+            except BaseException:
+                if continuing:
+                    net.module_.load_state_dict(saved[0])
+                    net.optimizer_.load_state_dict(saved[1])
+                    del net.history[n_epochs_before:]
+                elif first_pass:
+                    for name in ("net_", "history_", "n_iter_"):
+                        self.__dict__.pop(name, None)
+                raise
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
         return X
+
+    def _carry_over(self, old, new):
+        """Copy the fitted state of net ``old`` into the freshly built
+        ``new`` (a warm-started fit)."""
+        old_params = old.get_params_for("module")
+        new_params = new.get_params_for("module")
+        changed = sorted(k for k in new_params if old_params.get(k) != new_params[k])
+        if changed:
+            raise ValueError(
+                "warm_start=True continues the fitted network, but its "
+                f"architecture changed ({', '.join(changed)}); set "
+                "warm_start=False to start afresh."
+            )
+        new.module_.load_state_dict(old.module_.state_dict())
+        if type(old.optimizer_) is type(new.optimizer_):
+            new.optimizer_.load_state_dict(old.optimizer_.state_dict())
+            for group in new.optimizer_.param_groups:
+                group["lr"] = self.lr
+        new.history = old.history
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

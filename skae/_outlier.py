@@ -211,6 +211,10 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         """Per-feature squared errors relative to ``error_scale_``."""
         return self._reconstruction_error(X, reduction="none") / self.error_scale_
 
+    @staticmethod
+    def _scores(relative_errors):
+        return -relative_errors.mean(axis=1, dtype=np.float64)
+
     def _calibrate(self, X):
         """Set ``error_scale_`` and ``offset_`` from the training rows ``X``."""
         errors = self._reconstruction_error(X, reduction="none")
@@ -219,7 +223,8 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         # one) keeps absolute units rather than dividing by zero.
         scale[scale <= np.finfo(np.float32).tiny] = 1.0
         self.error_scale_ = scale.astype(np.float32)
-        scores = -(errors / self.error_scale_).mean(axis=1, dtype=np.float64)
+        errors /= self.error_scale_  # now what _errors returns for X
+        scores = self._scores(errors)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
@@ -276,8 +281,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the mean over features of :meth:`feature_errors`.
         """
-        errors = self._errors(self._validate_inference_data(X))
-        return -errors.mean(axis=1, dtype=np.float64)
+        return self._scores(self._errors(self._validate_inference_data(X)))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.

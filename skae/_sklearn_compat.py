@@ -2,7 +2,7 @@
 between releases."""
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import validate_data
 
-__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data"]
+__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data", "validate_params"]

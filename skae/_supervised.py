@@ -9,7 +9,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder, CodesMixin
+from ._estimator_base import BaseAutoencoder, CodesMixin, _check_layer_sizes
 from ._sklearn_compat import Interval, _fit_context, validate_data
 from ._torch_modules import SupervisedDenseAutoencoder
 from ._training import SupervisedLoss
@@ -177,20 +177,12 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
         return SupervisedDenseAutoencoder
 
     def _module_params(self, n_features):
-        sizes = np.atleast_1d(self.classifier_layer_sizes)
-        if sizes.size and not (
-            sizes.ndim == 1
-            and np.issubdtype(sizes.dtype, np.integer)
-            and np.all(sizes > 0)
-        ):
-            raise ValueError(
-                "classifier_layer_sizes must be a sequence of positive integers, "
-                f"got {self.classifier_layer_sizes!r}."
-            )
         return {
             **super()._module_params(n_features),
             "n_classes": len(self.classes_),
-            "classifier_layer_sizes": tuple(int(s) for s in sizes),
+            "classifier_layer_sizes": _check_layer_sizes(
+                self.classifier_layer_sizes, "classifier_layer_sizes"
+            ),
             "classifier_dropout": self.classifier_dropout,
         }
 
@@ -274,7 +266,8 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             Its labels; -1 marks an unlabeled row.
         classes : array-like of shape (n_classes,), default=None
             Every class that any chunk will hold. Required on the first call,
-            as for scikit-learn's incremental classifiers; ignored later.
+            as for scikit-learn's incremental classifiers; later calls may
+            omit it or must repeat it.
 
         Returns
         -------
@@ -284,6 +277,12 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
         first_call = not hasattr(self, "net_")
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first_call and classes is not None:
+            if not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()!r} is not the same as "
+                    f"on the first call to partial_fit, {self.classes_.tolist()!r}."
+                )
         self._fit(X, y, incremental=True, classes=classes)
         return self
 

@@ -126,6 +126,11 @@ class DenseAutoencoder(nn.Module):
         super().__init__()
         self.n_features = n_features
         self.n_components = n_components
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
         self.encoder = DenseEncoder(
             n_features,
             n_components,
@@ -207,6 +212,8 @@ class SupervisedDenseAutoencoder(DenseAutoencoder):
             batch_norm=batch_norm,
         )
         self.n_classes = n_classes
+        self.classifier_layer_sizes = tuple(classifier_layer_sizes)
+        self.classifier_dropout = classifier_dropout
         self.classifier = ClassifierHead(
             n_components,
             n_classes,

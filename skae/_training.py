@@ -333,6 +333,23 @@ class AutoencoderNet(NeuralNet):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
 
+    def get_dataset(self, X, y=None):
+        # skorch's own entry points (net_.predict, net_.forward, ...) may pass
+        # arrays; serve them through the same in-memory batches.
+        if isinstance(X, InMemoryDataset):
+            return X
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y))
+        return InMemoryDataset(X, y, device=self.device)
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self._grad_listeners = [
+            cb for _, cb in self.callbacks_ if _overrides(cb, "on_grad_computed")
+        ]
+        return self
+
     def get_split_datasets(self, X, y=None, **fit_params):
         # The estimator splits its data itself (sharing one tensor) and passes
         # the pair ``(train, valid)``; ``valid`` may be None.
@@ -410,14 +427,11 @@ class AutoencoderNet(NeuralNet):
         """Train for up to ``epochs`` epochs on ``train``, scoring ``valid``.
 
         An :class:`EarlyStopping` stop ends training quietly; a user's
-        interrupt (Ctrl-C) ends it with a warning, and in both cases
-        ``on_train_end`` runs, so the best weights are restored.
+        interrupt (Ctrl-C) ends it with a warning. ``on_train_end`` runs in
+        every case, errors included, so the best weights are restored.
         """
         if not self.initialized_:
             self.initialize()
-        self._grad_listeners = [
-            cb for _, cb in self.callbacks_ if _overrides(cb, "on_grad_computed")
-        ]
         self.notify("on_train_begin", X=train, y=None, epochs=epochs)
         try:
             self.fit_loop((train, valid), epochs=epochs)
@@ -431,7 +445,9 @@ class AutoencoderNet(NeuralNet):
                 RuntimeWarning,
                 stacklevel=3,
             )
-        self.notify("on_train_end", X=train, y=None)
+        finally:
+            # also after an error: close the progress bar, restore weights
+            self.notify("on_train_end", X=train, y=None)
         return self
 
 

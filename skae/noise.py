@@ -12,7 +12,8 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+
+from ._sklearn_compat import Interval, validate_params
 
 __all__ = ["gaussian_noise", "masking_noise", "salt_and_pepper_noise"]
 

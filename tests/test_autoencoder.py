@@ -431,6 +431,8 @@ def test_model_fitted_on_cuda_loads_on_cpu_only_machine(X):
     loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
     if torch.cuda.is_available():
         loaded.__setstate__(state)
+        assert torch.device(loaded.net_.device).type == "cuda"
+        assert_allclose(loaded.transform(X), ae.transform(X), rtol=1e-4, atol=1e-5)
     else:
         with pytest.warns(UserWarning, match="fitted on cuda:0 but CUDA is not"):
             loaded.__setstate__(state)
@@ -586,3 +588,67 @@ def test_bce_rejects_data_outside_unit_interval(X):
 def test_batch_norm_needs_two_samples():
     with pytest.raises(ValueError, match="n_samples=1"):
         quick(batch_norm=True).fit(np.ones((1, 3)))
+
+
+# --- failures and continuation -------------------------------------------
+
+
+def test_failed_first_fit_leaves_the_estimator_unfitted():
+    X = np.random.default_rng(0).standard_normal((200, 10)) * 1e6
+    ae = quick(max_epochs=3).fit(X / 1e6)  # a good fit first
+    with pytest.raises(NonFiniteLossError):
+        ae.set_params(lr=1e6, optimizer="sgd").fit(X)
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+
+
+def test_failed_partial_fit_keeps_the_fitted_model(X):
+    ae = quick(max_epochs=3, tol=0).fit(X)
+    before, n_iter, Z = weights(ae), ae.n_iter_, ae.transform(X)
+    with pytest.raises(NonFiniteLossError):
+        ae.partial_fit(X * 1e30)
+    assert ae.n_iter_ == n_iter == len(ae.history_)
+    assert_same_weights_as(ae, before)
+    assert_array_equal(ae.transform(X), Z)
+
+
+def assert_same_weights_as(est, expected):
+    for key, value in weights(est).items():
+        assert torch.equal(value, expected[key]), key
+
+
+def test_warm_start_takes_new_training_settings(X):
+    ae = quick(warm_start=True, max_epochs=2, tol=0).fit(X)
+    ae.set_params(lr=0.05, optimizer="sgd").fit(X)
+    assert isinstance(ae.net_.optimizer_, torch.optim.SGD)
+    assert ae.net_.optimizer_.param_groups[0]["lr"] == 0.05
+    assert ae.n_iter_ == 4
+
+
+def test_warm_start_refuses_a_new_architecture(X):
+    ae = quick(warm_start=True, max_epochs=2).fit(X)
+    Z = ae.transform(X)
+    with pytest.raises(ValueError, match=r"architecture changed \(n_components\)"):
+        ae.set_params(n_components=5).fit(X)
+    # the fitted network is intact
+    assert_array_equal(ae.set_params(n_components=3).transform(X), Z)
+
+
+def test_callbacks_see_the_epoch_that_early_stopping_ends(X):
+    recorder = WeightRecorder()
+    ae = quick(max_epochs=1000, tol=1.0, n_iter_no_change=2, callbacks=[recorder])
+    ae.fit(X)
+    assert len(recorder.snapshots_) == ae.n_iter_ == 3
+
+
+def test_skorch_net_api_works_for_pytorch_users(X):
+    ae = quick().fit(X)
+    reconstruction = ae.net_.predict(X.astype(np.float32))
+    assert_allclose(reconstruction, ae.predict(X), rtol=1e-5, atol=1e-6)
+    ae.net_.partial_fit(X.astype(np.float32))  # skorch's own continuation
+
+
+def test_batch_norm_needs_two_training_rows_after_the_split():
+    X = np.random.default_rng(0).standard_normal((2, 3))
+    with pytest.raises(ValueError, match="after the validation split"):
+        quick(batch_norm=True, early_stopping=True, validation_fraction=0.5).fit(X)

@@ -76,7 +76,7 @@ def test_public_estimators_found():
 
 
 @pytest.mark.parametrize("cls", public_estimators())
-def test_init_only_stores_parameters(cls):
+def test_parameters_after_the_first_are_keyword_only(cls):
     params = inspect.signature(cls.__init__).parameters
     first, *rest = [p for name, p in params.items() if name != "self"]
     assert all(p.kind is p.KEYWORD_ONLY for p in rest)

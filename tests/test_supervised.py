@@ -206,6 +206,8 @@ def test_partial_fit_needs_classes_first(blobs):
     sae.partial_fit(X[50:], y[50:])
     assert sae.n_iter_ == 2
     assert_array_equal(sae.classes_, [0, 1, 2])
+    with pytest.raises(ValueError, match="is not the same as on the first call"):
+        sae.partial_fit(X[:5], y[:5], classes=[0, 1])
 
 
 @pytest.mark.parametrize(
