@@ -327,9 +327,6 @@ class BaseAutoencoder(BaseEstimator):
         """
         fitted = hasattr(self, "net_")
         first_pass = not fitted or not (self.warm_start or incremental)
-        for name in ("hidden_layer_sizes", "classifier_layer_sizes"):
-            if hasattr(self, name):
-                _check_layer_sizes(getattr(self, name), name)
         X, targets = self._validate_training_data(X, y, first_pass, classes)
         continuing = incremental and not first_pass
         if first_pass:
