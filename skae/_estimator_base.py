@@ -18,6 +18,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.utils import noop
 
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._torch_modules import ACTIVATIONS, DenseAutoencoder
@@ -46,10 +47,6 @@ _INFERENCE_ROW_MULTIPLE = 8
 # Keep the training data on the GPU when it takes at most this share of the
 # free device memory; otherwise batches are copied there one at a time.
 _DEVICE_DATA_SHARE = 0.5
-
-
-def _silent(*args, **kwargs):
-    pass
 
 
 def _check_layer_sizes(sizes, name):
@@ -268,7 +265,7 @@ class BaseAutoencoder(BaseEstimator):
     def _build_net(self, n_features, device):
         criterion, criterion_params = self._criterion()
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
-        sink = print if self.verbose else _silent
+        sink = print if self.verbose else noop
         if self.early_stopping:
             stopper = EarlyStopping(
                 "valid_loss", self.n_iter_no_change, self.tol, True, sink

@@ -177,19 +177,15 @@ class InMemoryBatchIterator:
 
     def __iter__(self):
         dataset = self.dataset
-        bounds = batch_bounds(len(dataset), self.batch_size)
+        order = dataset.indices  # None: the rows in storage order
         if self.shuffle:
             order = torch.randperm(len(dataset), generator=self.generator)
             if dataset.indices is not None:
                 order = dataset.indices[order]
-            for start, stop in bounds:
-                yield dataset.batch(order[start:stop])
-        elif dataset.indices is None:
-            for start, stop in bounds:
-                yield dataset.batch(slice(start, stop))
-        else:
-            for start, stop in bounds:
-                yield dataset.batch(dataset.indices[start:stop])
+        for start, stop in batch_bounds(len(dataset), self.batch_size):
+            yield dataset.batch(
+                slice(start, stop) if order is None else order[start:stop]
+            )
 
 
 def train_validation_split(dataset, validation_fraction, generator):
