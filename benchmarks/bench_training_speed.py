@@ -22,12 +22,14 @@ import torch.nn.functional as F
 from _common import load_mnist_images, machine, write_results
 
 from skae import AutoencoderTransformer
-from skae._torch_modules import DenseAutoencoder
+from skae._torch_modules import AutoencoderModule, build_encoder_decoder
 
 
 def bare_loop(X, hidden, n_components, batch_size, epochs, seed=0):
     torch.manual_seed(seed)
-    module = DenseAutoencoder(X.shape[1], n_components, hidden)
+    module = AutoencoderModule(
+        *build_encoder_decoder(X.shape[1], n_components, hidden_layer_sizes=hidden)
+    )
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     X = torch.from_numpy(X)
     generator = torch.Generator().manual_seed(seed)

@@ -55,6 +55,16 @@ default="gaussian"
     {{loss}}
     {{dropout}}
     {{batch_norm}}
+    {{image_shape}}
+    {{conv_channels}}
+    {{sequence_shape}}
+    {{recurrent_cell}}
+    {{recurrent_units}}
+    {{encoder}}
+    {{decoder}}
+    {{sparsity_weight}}
+    {{sparsity_target}}
+    {{contractive_weight}}
     {{optimizer}}
     {{lr}}
     {{batch_size}}
@@ -68,6 +78,7 @@ default="gaussian"
     {{device}}
     {{random_state}}
     {{verbose}}
+    {{module_params}}
 
     Attributes
     ----------
@@ -122,6 +133,16 @@ default="gaussian"
         loss="mse",
         dropout=0.0,
         batch_norm=False,
+        image_shape=None,
+        conv_channels=(16, 32),
+        sequence_shape=None,
+        recurrent_cell="lstm",
+        recurrent_units=64,
+        encoder=None,
+        decoder=None,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
         batch_size=64,
@@ -135,6 +156,7 @@ default="gaussian"
         device="auto",
         random_state=None,
         verbose=0,
+        **kwargs,
     ):
         super().__init__(
             n_components,
@@ -143,6 +165,16 @@ default="gaussian"
             loss=loss,
             dropout=dropout,
             batch_norm=batch_norm,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            sequence_shape=sequence_shape,
+            recurrent_cell=recurrent_cell,
+            recurrent_units=recurrent_units,
+            encoder=encoder,
+            decoder=decoder,
+            sparsity_weight=sparsity_weight,
+            sparsity_target=sparsity_target,
+            contractive_weight=contractive_weight,
             optimizer=optimizer,
             lr=lr,
             batch_size=batch_size,
@@ -156,6 +188,7 @@ default="gaussian"
             device=device,
             random_state=random_state,
             verbose=verbose,
+            **kwargs,
         )
         self.noise = noise
         self.noise_level = noise_level

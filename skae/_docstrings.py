@@ -29,6 +29,64 @@ dropout : float, default=0.0
     "batch_norm": """\
 batch_norm : bool, default=False
     Whether to put batch normalisation after each hidden linear layer.""",
+    "image_shape": """\
+image_shape : tuple of int or None, default=None
+    Read each row as an image of shape ``(C, H, W)`` (or ``(H, W)`` for one
+    channel), in the order of ``X.reshape(-1, C, H, W)``, and build a
+    convolutional encoder and decoder around the code (``conv_channels``);
+    ``hidden_layer_sizes`` are then dense layers between the last feature map
+    and the code. Any height and width works: the network pads and crops.
+    ``X`` stays 2-D, ``C * H * W`` columns.""",
+    "conv_channels": """\
+conv_channels : tuple of int, default=(16, 32)
+    Channels of the encoder's convolutions (3x3, stride 2: each halves height
+    and width); the decoder mirrors them with transposed convolutions. Used
+    with ``image_shape``.""",
+    "sequence_shape": """\
+sequence_shape : tuple of int or None, default=None
+    Read each row as a sequence of shape ``(n_timesteps, n_channels)``, time
+    major (``X.reshape(-1, n_timesteps, n_channels)``), and build a recurrent
+    sequence-to-sequence autoencoder: a recurrent encoder whose last output
+    leads to the code, and a recurrent decoder unrolled back over
+    ``n_timesteps`` steps. ``hidden_layer_sizes`` are dense layers between the
+    recurrent layer and the code.""",
+    "recurrent_cell": """\
+recurrent_cell : {"lstm", "gru"}, default="lstm"
+    Recurrent layer of the sequence autoencoder. Used with ``sequence_shape``.""",
+    "recurrent_units": """\
+recurrent_units : int, default=64
+    Width of the encoder's and decoder's recurrent layers. Used with
+    ``sequence_shape``.""",
+    "encoder": """\
+encoder : torch.nn.Module subclass or instance, default=None
+    Your own encoder in place of the built-in one: a module mapping
+    ``(n_samples, n_features)`` float32 rows to ``(n_samples, n_components)``
+    codes. A class is instantiated at ``fit`` with the ``encoder__*``
+    parameters, plus ``n_features`` and ``n_components`` when its
+    ``__init__`` takes them; an instance is copied, never trained in place.""",
+    "decoder": """\
+decoder : torch.nn.Module subclass or instance, default=None
+    Your own decoder, mapping codes back to ``(n_samples, n_features)`` rows;
+    built like ``encoder`` from the ``decoder__*`` parameters. With
+    ``loss="bce"`` its output must lie in [0, 1] (end it with a sigmoid).""",
+    "sparsity_weight": """\
+sparsity_weight : float, default=0.0
+    Weight of a sparsity penalty on the codes, added to the training loss:
+    the L1 norm of each code averaged over the batch (the activity
+    regularizer of a sparse autoencoder) or, when ``sparsity_target`` is
+    set, the KL divergence to that target. 0 disables it.""",
+    "sparsity_target": """\
+sparsity_target : float in (0, 1) or None, default=None
+    Target mean activation of the code units for the KL sparsity penalty:
+    ``sum_j KL(target || mean(sigmoid(code_j)))`` over the batch. None uses
+    the L1 penalty instead.""",
+    "contractive_weight": """\
+contractive_weight : float, default=0.0
+    Weight of the contractive penalty: the squared Frobenius norm of the
+    encoder's Jacobian with respect to its input, averaged over the batch
+    (Rifai et al., 2011), which makes the codes insensitive to small input
+    changes. It costs ``n_components`` extra backward passes per batch.
+    0 disables it.""",
     "optimizer": """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop", "adagrad"} or \
 torch.optim.Optimizer subclass, default="adam"
@@ -83,6 +141,11 @@ random_state : int, RandomState instance or None, default=None
 verbose : int, default=0
     0 is silent; 1 shows a progress bar over epochs with the latest losses;
     2 prints a table row per epoch.""",
+    "module_params": """\
+**kwargs : dict
+    ``encoder__<name>`` and ``decoder__<name>`` arguments for the ``encoder``
+    and ``decoder`` classes, settable with ``set_params`` and searchable with
+    ``GridSearchCV`` like any other parameter.""",
 }
 
 FITTED_ATTRIBUTE_DOCS = {

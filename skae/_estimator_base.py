@@ -5,6 +5,7 @@ trains a skorch net, batched inference, and persistence with weights stored
 as arrays.
 """
 
+import inspect
 import warnings
 from copy import deepcopy
 from numbers import Integral, Real
@@ -21,12 +22,18 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.utils import noop
 
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
-from ._torch_modules import ACTIVATIONS, DenseAutoencoder
+from ._torch_modules import (
+    ACTIVATIONS,
+    RECURRENT_CELLS,
+    AutoencoderModule,
+    build_encoder_decoder,
+)
 from ._training import (
     ELEMENTWISE_LOSSES,
     OPTIMIZERS,
     OUTPUT_ACTIVATIONS,
     AutoencoderNet,
+    CodePenalty,
     EarlyStopping,
     EpochProgressBar,
     InMemoryBatchIterator,
@@ -60,6 +67,92 @@ def _check_layer_sizes(sizes, name):
             f"{name} must be a sequence of positive integers, got {sizes!r}."
         )
     return tuple(int(s) for s in array)
+
+
+def _check_shape(shape, name, n_features, lengths):
+    """``shape`` as a tuple of positive ints of one of ``lengths`` whose
+    product is ``n_features``, or a ValueError naming ``name``."""
+    array = np.asarray(shape)
+    if (
+        array.ndim != 1
+        or array.size not in lengths
+        or not np.issubdtype(array.dtype, np.integer)
+        or np.any(array <= 0)
+    ):
+        raise ValueError(
+            f"{name} must be a tuple of {' or '.join(map(str, lengths))} positive "
+            f"integers, got {shape!r}."
+        )
+    if int(np.prod(array)) != n_features:
+        raise ValueError(
+            f"{name}={tuple(int(s) for s in array)} holds {int(np.prod(array))} "
+            f"values per row, but X has {n_features} features."
+        )
+    return tuple(int(s) for s in array)
+
+
+def _user_module(module, params, sizes, role):
+    """The user's ``module`` as a fresh instance: a class is called with
+    ``params`` and with those of ``sizes`` its ``__init__`` accepts; an
+    instance is deep-copied (the estimator's parameter is never trained)."""
+    if isinstance(module, torch.nn.Module):
+        if params:
+            raise ValueError(
+                f"{role}__* parameters ({', '.join(sorted(params))}) configure a "
+                f"{role} class, but {role} is an instance; pass the class instead."
+            )
+        return deepcopy(module)
+    if not (isinstance(module, type) and issubclass(module, torch.nn.Module)):
+        raise TypeError(
+            f"{role} must be a torch.nn.Module subclass or instance, got {module!r}."
+        )
+    accepted = inspect.signature(module).parameters
+    kwargs = {k: v for k, v in sizes.items() if k in accepted} | params
+    try:
+        return module(**kwargs)
+    except TypeError as exc:
+        raise TypeError(f"Could not build {role} {module.__name__}: {exc}") from exc
+
+
+def _check_module_shapes(encoder, decoder, n_features, n_codes):
+    """Run two zero rows through ``encoder`` and ``decoder`` and raise a
+    ValueError unless they map (2, n_features) -> (2, n_codes) -> (2,
+    n_features)."""
+    modes = encoder.training, decoder.training
+    encoder.eval(), decoder.eval()
+    try:
+        with torch.no_grad():
+            code = encoder(torch.zeros(2, n_features))
+            if not isinstance(code, torch.Tensor) or code.shape != (2, n_codes):
+                raise ValueError(
+                    f"The encoder must map (n_samples, {n_features}) inputs to "
+                    f"(n_samples, {n_codes}) codes, but it returned "
+                    f"{_describe(code)}; set n_components to its code width or "
+                    "change the module."
+                )
+            output = decoder(code)
+            if not isinstance(output, torch.Tensor) or output.shape != (2, n_features):
+                raise ValueError(
+                    f"The decoder must map (n_samples, {n_codes}) codes to "
+                    f"(n_samples, {n_features}) rows, but it returned "
+                    f"{_describe(output)}."
+                )
+    finally:
+        encoder.train(modes[0]), decoder.train(modes[1])
+
+
+def _describe(output):
+    if isinstance(output, torch.Tensor):
+        return f"shape {tuple(output.shape)} for 2 rows"
+    return f"a {type(output).__name__}"
+
+
+def _same(a, b):
+    """Whether two architecture values are the same (module instances by
+    identity, everything else by equality)."""
+    if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
+        return a is b
+    return a == b
 
 
 def _to_arrays(obj):
@@ -113,6 +206,16 @@ class BaseAutoencoder(BaseEstimator):
         "loss": [StrOptions(set(ELEMENTWISE_LOSSES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like"],
+        "sequence_shape": ["array-like", None],
+        "recurrent_cell": [StrOptions(set(RECURRENT_CELLS))],
+        "recurrent_units": [Interval(Integral, 1, None, closed="left")],
+        "encoder": [type, torch.nn.Module, None],
+        "decoder": [type, torch.nn.Module, None],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
+        "contractive_weight": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -137,6 +240,16 @@ class BaseAutoencoder(BaseEstimator):
         loss="mse",
         dropout=0.0,
         batch_norm=False,
+        image_shape=None,
+        conv_channels=(16, 32),
+        sequence_shape=None,
+        recurrent_cell="lstm",
+        recurrent_units=64,
+        encoder=None,
+        decoder=None,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
         batch_size=64,
@@ -150,6 +263,7 @@ class BaseAutoencoder(BaseEstimator):
         device="auto",
         random_state=None,
         verbose=0,
+        **kwargs,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -157,6 +271,16 @@ class BaseAutoencoder(BaseEstimator):
         self.loss = loss
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.sequence_shape = sequence_shape
+        self.recurrent_cell = recurrent_cell
+        self.recurrent_units = recurrent_units
+        self.encoder = encoder
+        self.decoder = decoder
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.lr = lr
         self.batch_size = batch_size
@@ -170,14 +294,84 @@ class BaseAutoencoder(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self._set_module_params(kwargs)
+
+    # ------------------------------------------------------------------
+    # Parameters of the user's encoder and decoder classes: ``encoder__*``
+    # and ``decoder__*`` keyword arguments, handled as skorch handles
+    # ``module__*``, so that clone, set_params and GridSearchCV reach them.
+
+    _MODULE_PARAM_PREFIXES = ("encoder__", "decoder__")
+
+    def _set_module_params(self, params):
+        # Stored as given and checked at fit, as scikit-learn checks every
+        # parameter: __init__ and set_params never raise.
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    def _extra_params(self):
+        """The keyword arguments beyond the named parameters."""
+        named = set(self._get_param_names())
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in named and not key.startswith("_") and not key.endswith("_")
+        }
+
+    def _module_params_for(self, role):
+        prefix = f"{role}__"
+        return {
+            key[len(prefix) :]: value
+            for key, value in self._extra_params().items()
+            if key.startswith(prefix)
+        }
+
+    def get_params(self, deep=True):
+        return {**super().get_params(deep=deep), **self._extra_params()}
+
+    def set_params(self, **params):
+        extra = self._extra_params()
+        self._set_module_params(
+            {
+                key: params.pop(key)
+                for key in list(params)
+                if key.startswith(self._MODULE_PARAM_PREFIXES) or key in extra
+            }
+        )
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------
     # Hooks that subclasses override to change the network or the loss.
 
-    def _module_class(self):
-        return DenseAutoencoder
-
-    def _module_params(self, n_features):
+    def _architecture(self, n_features):
+        """Everything that shapes the network, as plain values (validated):
+        a warm-started fit compares it with the fitted one."""
+        unknown = sorted(
+            key
+            for key in self._extra_params()
+            if not key.startswith(self._MODULE_PARAM_PREFIXES)
+        )
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameters {unknown}; "
+                "beyond its named parameters it takes only encoder__<name> and "
+                "decoder__<name> arguments for the encoder and decoder classes."
+            )
+        image_shape = sequence_shape = None
+        if self.image_shape is not None and self.sequence_shape is not None:
+            raise ValueError(
+                "image_shape and sequence_shape are exclusive: a row is either "
+                "an image or a sequence."
+            )
+        if self.image_shape is not None:
+            image_shape = _check_shape(
+                self.image_shape, "image_shape", n_features, (2, 3)
+            )
+            image_shape = (1, *image_shape) if len(image_shape) == 2 else image_shape
+        if self.sequence_shape is not None:
+            sequence_shape = _check_shape(
+                self.sequence_shape, "sequence_shape", n_features, (2,)
+            )
         return {
             "n_features": n_features,
             "n_components": self.n_components,
@@ -188,7 +382,71 @@ class BaseAutoencoder(BaseEstimator):
             "output_activation": OUTPUT_ACTIVATIONS[self.loss],
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
+            "image_shape": image_shape,
+            "conv_channels": _check_layer_sizes(self.conv_channels, "conv_channels"),
+            "sequence_shape": sequence_shape,
+            "recurrent_cell": self.recurrent_cell,
+            "recurrent_units": self.recurrent_units,
+            "encoder": self.encoder,
+            "encoder_params": self._module_params_for("encoder"),
+            "decoder": self.decoder,
+            "decoder_params": self._module_params_for("decoder"),
         }
+
+    def _build_encoder_decoder(self, arch, n_codes):
+        """The ``(encoder, decoder)`` pair for ``arch``, the encoder giving
+        ``n_codes`` outputs: the user's modules where given, the built-in
+        ones (dense, convolutional or recurrent) otherwise."""
+        n_features = arch["n_features"]
+        if not arch["conv_channels"]:
+            raise ValueError("conv_channels must hold at least one width.")
+        encoder, decoder = build_encoder_decoder(
+            n_features,
+            n_codes,
+            **{
+                key: arch[key]
+                for key in (
+                    "hidden_layer_sizes",
+                    "activation",
+                    "output_activation",
+                    "dropout",
+                    "batch_norm",
+                    "image_shape",
+                    "conv_channels",
+                    "sequence_shape",
+                    "recurrent_cell",
+                    "recurrent_units",
+                )
+            },
+        )
+        sizes = {"n_features": n_features, "n_components": n_codes}
+        for role in ("encoder", "decoder"):
+            if arch[role] is not None:
+                module = _user_module(arch[role], arch[f"{role}_params"], sizes, role)
+                encoder, decoder = (
+                    (module, decoder) if role == "encoder" else (encoder, module)
+                )
+            elif arch[f"{role}_params"]:
+                raise ValueError(
+                    f"{role}__* parameters "
+                    f"({', '.join(sorted(arch[f'{role}_params']))}) need a "
+                    f"{role} class to configure; {role} is None."
+                )
+        if arch["encoder"] is not None or arch["decoder"] is not None:
+            _check_module_shapes(encoder, decoder, n_features, n_codes)
+        return encoder, decoder
+
+    def _build_module(self, arch):
+        """The torch module for ``arch``, with freshly initialised weights."""
+        return AutoencoderModule(
+            *self._build_encoder_decoder(arch, arch["n_components"])
+        )
+
+    def _penalty(self):
+        """The penalty added to each training batch's loss, or None."""
+        return CodePenalty.from_weights(
+            self.sparsity_weight, self.sparsity_target, self.contractive_weight
+        )
 
     def _criterion(self):
         return ReconstructionLoss, {"loss": self.loss}
@@ -280,8 +538,11 @@ class BaseAutoencoder(BaseEstimator):
         callbacks.extend(self.callbacks or [])
         # Last, so that every other callback sees the epoch it stops after.
         callbacks.append(("early_stopping", stopper))
+        architecture = self._architecture(n_features)
         return AutoencoderNet(
-            module=self._module_class(),
+            module=self._build_module(architecture),
+            architecture=architecture,
+            penalty=self._penalty(),
             criterion=criterion,
             optimizer=optimizer,
             lr=self.lr,
@@ -295,7 +556,6 @@ class BaseAutoencoder(BaseEstimator):
             callbacks=callbacks,
             verbose=int(self.verbose >= 2),
             device=device,
-            **{f"module__{k}": v for k, v in self._module_params(n_features).items()},
             **{f"criterion__{k}": v for k, v in criterion_params.items()},
         )
 
@@ -387,9 +647,11 @@ class BaseAutoencoder(BaseEstimator):
     def _carry_over(self, old, new):
         """Copy the fitted state of net ``old`` into the freshly built
         ``new`` (a warm-started fit)."""
-        old_params = old.get_params_for("module")
-        new_params = new.get_params_for("module")
-        changed = sorted(k for k in new_params if old_params.get(k) != new_params[k])
+        changed = sorted(
+            key
+            for key, value in new.architecture.items()
+            if not _same(old.architecture.get(key), value)
+        )
         if changed:
             raise ValueError(
                 "warm_start=True continues the fitted network, but its "

@@ -59,6 +59,16 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         Dropout probability after each hidden layer, during training only.
     batch_norm : bool, default=True
         Whether to put batch normalisation after each hidden linear layer.
+    {{image_shape}}
+    {{conv_channels}}
+    {{sequence_shape}}
+    {{recurrent_cell}}
+    {{recurrent_units}}
+    {{encoder}}
+    {{decoder}}
+    {{sparsity_weight}}
+    {{sparsity_target}}
+    {{contractive_weight}}
     {{optimizer}}
     {{lr}}
     {{batch_size}}
@@ -74,6 +84,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     {{device}}
     {{random_state}}
     {{verbose}}
+    {{module_params}}
 
     Attributes
     ----------
@@ -144,6 +155,16 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         activation="relu",
         dropout=0.2,
         batch_norm=True,
+        image_shape=None,
+        conv_channels=(16, 32),
+        sequence_shape=None,
+        recurrent_cell="lstm",
+        recurrent_units=64,
+        encoder=None,
+        decoder=None,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
         batch_size=64,
@@ -157,6 +178,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        **kwargs,
     ):
         self.n_components = n_components
         self.contamination = contamination
@@ -165,6 +187,16 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.sequence_shape = sequence_shape
+        self.recurrent_cell = recurrent_cell
+        self.recurrent_units = recurrent_units
+        self.encoder = encoder
+        self.decoder = decoder
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.lr = lr
         self.batch_size = batch_size
@@ -178,6 +210,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self._set_module_params(kwargs)
 
     def _validate_training_data(self, X, y, reset, classes=None):
         X, targets = super()._validate_training_data(X, y, reset, classes)
@@ -189,14 +222,14 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
             self.mean_, self.scale_ = mean, scale
         return X, targets
 
-    def _module_params(self, n_features):
+    def _architecture(self, n_features):
         self.n_components_ = (
             max(1, (n_features + 2) // 4)
             if self.n_components is None
             else self.n_components
         )
         return {
-            **super()._module_params(n_features),
+            **super()._architecture(n_features),
             "n_components": self.n_components_,
         }
 

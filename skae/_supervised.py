@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ._docstrings import fill_doc
 from ._estimator_base import BaseAutoencoder, CodesMixin, _check_layer_sizes
 from ._sklearn_compat import Interval, _fit_context, validate_data
-from ._torch_modules import SupervisedDenseAutoencoder
+from ._torch_modules import ClassifierHead, SupervisedAutoencoderModule
 from ._training import SupervisedLoss
 
 
@@ -64,6 +64,16 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
     {{loss}}
     {{dropout}}
     {{batch_norm}}
+    {{image_shape}}
+    {{conv_channels}}
+    {{sequence_shape}}
+    {{recurrent_cell}}
+    {{recurrent_units}}
+    {{encoder}}
+    {{decoder}}
+    {{sparsity_weight}}
+    {{sparsity_target}}
+    {{contractive_weight}}
     {{optimizer}}
     {{lr}}
     {{batch_size}}
@@ -77,6 +87,7 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
     {{device}}
     {{random_state}}
     {{verbose}}
+    {{module_params}}
 
     Attributes
     ----------
@@ -133,6 +144,16 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
         loss="mse",
         dropout=0.0,
         batch_norm=False,
+        image_shape=None,
+        conv_channels=(16, 32),
+        sequence_shape=None,
+        recurrent_cell="lstm",
+        recurrent_units=64,
+        encoder=None,
+        decoder=None,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
         batch_size=64,
@@ -146,6 +167,7 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        **kwargs,
     ):
         super().__init__(
             n_components,
@@ -154,6 +176,16 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             loss=loss,
             dropout=dropout,
             batch_norm=batch_norm,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            sequence_shape=sequence_shape,
+            recurrent_cell=recurrent_cell,
+            recurrent_units=recurrent_units,
+            encoder=encoder,
+            decoder=decoder,
+            sparsity_weight=sparsity_weight,
+            sparsity_target=sparsity_target,
+            contractive_weight=contractive_weight,
             optimizer=optimizer,
             lr=lr,
             batch_size=batch_size,
@@ -167,24 +199,34 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            **kwargs,
         )
         self.classifier_layer_sizes = classifier_layer_sizes
         self.classifier_dropout = classifier_dropout
         self.reconstruction_weight = reconstruction_weight
         self.classification_weight = classification_weight
 
-    def _module_class(self):
-        return SupervisedDenseAutoencoder
-
-    def _module_params(self, n_features):
+    def _architecture(self, n_features):
         return {
-            **super()._module_params(n_features),
+            **super()._architecture(n_features),
             "n_classes": len(self.classes_),
             "classifier_layer_sizes": _check_layer_sizes(
                 self.classifier_layer_sizes, "classifier_layer_sizes"
             ),
             "classifier_dropout": self.classifier_dropout,
         }
+
+    def _build_module(self, arch):
+        return SupervisedAutoencoderModule(
+            *self._build_encoder_decoder(arch, arch["n_components"]),
+            ClassifierHead(
+                arch["n_components"],
+                arch["n_classes"],
+                arch["classifier_layer_sizes"],
+                activation=arch["activation"],
+                dropout=arch["classifier_dropout"],
+            ),
+        )
 
     def _criterion(self):
         return SupervisedLoss, {

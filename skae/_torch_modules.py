@@ -1,9 +1,12 @@
 """Layer 1: the torch modules (``nn.Module`` only, no scikit-learn).
 
-Each module stores its hyperparameters and builds its layers in one place, so
-that skorch can build it from the class and its ``module__*`` arguments.
+Each module stores its hyperparameters and builds its layers in one place.
+Encoders map rows (n_samples, n_features) to codes and decoders map codes back
+to rows; image and sequence modules reshape rows inside, so that data stays
+2-D outside the network. :class:`AutoencoderModule` joins any such pair.
 """
 
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {
@@ -15,6 +18,10 @@ ACTIVATIONS = {
     "leaky_relu": nn.LeakyReLU,
     "identity": nn.Identity,
 }
+
+
+def _activation(name):
+    return ACTIVATIONS[name]()
 
 
 def dense_stack(sizes, *, activation, dropout=0.0, batch_norm=False):
@@ -29,7 +36,7 @@ def dense_stack(sizes, *, activation, dropout=0.0, batch_norm=False):
         layers.append(nn.Linear(n_in, n_out))
         if batch_norm:
             layers.append(nn.BatchNorm1d(n_out))
-        layers.append(ACTIVATIONS[activation]())
+        layers.append(_activation(activation))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
@@ -99,65 +106,11 @@ class DenseDecoder(nn.Module):
             widths, activation=activation, dropout=dropout, batch_norm=batch_norm
         )
         self.output = nn.Sequential(
-            nn.Linear(widths[-1], n_features), ACTIVATIONS[output_activation]()
+            nn.Linear(widths[-1], n_features), _activation(output_activation)
         )
 
     def forward(self, Z):
         return self.output(self.hidden(Z))
-
-
-class DenseAutoencoder(nn.Module):
-    """A :class:`DenseEncoder` and its mirrored :class:`DenseDecoder`.
-
-    ``forward`` returns ``(reconstruction, code)`` so that losses and penalties
-    can use either; ``encode`` and ``decode`` run one half.
-    """
-
-    def __init__(
-        self,
-        n_features,
-        n_components,
-        hidden_layer_sizes=(),
-        activation="relu",
-        output_activation="identity",
-        dropout=0.0,
-        batch_norm=False,
-    ):
-        super().__init__()
-        self.n_features = n_features
-        self.n_components = n_components
-        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
-        self.activation = activation
-        self.output_activation = output_activation
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.encoder = DenseEncoder(
-            n_features,
-            n_components,
-            hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            batch_norm=batch_norm,
-        )
-        self.decoder = DenseDecoder(
-            n_components,
-            n_features,
-            hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            dropout=dropout,
-            batch_norm=batch_norm,
-        )
-
-    def encode(self, X):
-        return self.encoder(X)
-
-    def decode(self, Z):
-        return self.decoder(Z)
-
-    def forward(self, X):
-        code = self.encoder(X)
-        return self.decoder(code), code
 
 
 class ClassifierHead(nn.Module):
@@ -182,45 +135,321 @@ class ClassifierHead(nn.Module):
         return self.logits(self.hidden(Z))
 
 
-class SupervisedDenseAutoencoder(DenseAutoencoder):
-    """A :class:`DenseAutoencoder` with a :class:`ClassifierHead` off its code.
+class ConvEncoder(nn.Module):
+    """Reads each row as an image of ``image_shape`` (C, H, W), passes it
+    through a strided 3x3 convolution per entry of ``channels`` (each halves
+    the height and width), then through dense ``hidden_layer_sizes`` to a
+    linear code of ``n_components`` units.
+
+    Height and width are zero-padded (bottom and right) up to a multiple of
+    ``2 ** len(channels)``, so any image size works.
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        n_components,
+        channels=(16, 32),
+        hidden_layer_sizes=(),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+    ):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.n_components = n_components
+        self.channels = tuple(channels)
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+        n_channels, height, width = self.image_shape
+        self.padding, (h, w) = conv_geometry(height, width, len(self.channels))
+        layers = []
+        for c_in, c_out in zip(
+            (n_channels, *self.channels[:-1]), self.channels, strict=True
+        ):
+            layers.append(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(_activation(activation))
+        self.features = nn.Sequential(*layers)
+        self.dense = DenseEncoder(
+            self.channels[-1] * h * w,
+            n_components,
+            hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
+
+    def forward(self, X):
+        images = F.pad(X.view(-1, *self.image_shape), self.padding)
+        return self.dense(self.features(images).flatten(1))
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of :class:`ConvEncoder`: dense layers from the code to the
+    smallest feature map, a stride-2 transposed convolution per entry of the
+    reversed ``channels`` (each doubles height and width, the last one
+    outputs the image's channels), then the padding cropped off and
+    ``output_activation`` applied. Returns rows of ``C * H * W`` values."""
+
+    def __init__(
+        self,
+        n_components,
+        image_shape,
+        channels=(16, 32),
+        hidden_layer_sizes=(),
+        activation="relu",
+        output_activation="identity",
+        dropout=0.0,
+        batch_norm=False,
+    ):
+        super().__init__()
+        self.n_components = n_components
+        self.image_shape = tuple(image_shape)
+        self.channels = tuple(channels)
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+        n_channels, height, width = self.image_shape
+        _, (h, w) = conv_geometry(height, width, len(self.channels))
+        self.map_shape = (self.channels[-1], h, w)
+        self.dense = DenseDecoder(
+            n_components,
+            self.channels[-1] * h * w,
+            hidden_layer_sizes,
+            activation=activation,
+            output_activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
+        widths = (*reversed(self.channels), n_channels)
+        layers = []
+        for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            layers.append(
+                nn.ConvTranspose2d(
+                    c_in, c_out, 3, stride=2, padding=1, output_padding=1
+                )
+            )
+            if i < len(widths) - 2:
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(c_out))
+                layers.append(_activation(activation))
+        self.features = nn.Sequential(*layers)
+        self.output = _activation(output_activation)
+
+    def forward(self, Z):
+        images = self.features(self.dense(Z).view(-1, *self.map_shape))
+        _, height, width = self.image_shape
+        return self.output(images[:, :, :height, :width].flatten(1))
+
+
+def conv_geometry(height, width, depth):
+    """``(padding, (h, w))``: the ``F.pad`` widths that bring an image up to
+    a multiple of ``2 ** depth`` in each direction, and the size of the
+    feature map after ``depth`` halvings."""
+    multiple = 2**depth
+    padded_h = -(-height // multiple) * multiple
+    padded_w = -(-width // multiple) * multiple
+    padding = (0, padded_w - width, 0, padded_h - height)
+    return padding, (padded_h // multiple, padded_w // multiple)
+
+
+RECURRENT_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    """Reads each row as a sequence of ``sequence_shape`` (n_timesteps,
+    n_channels), time major, runs a recurrent layer of ``units`` over it and
+    maps its last output through dense ``hidden_layer_sizes`` to a linear
+    code of ``n_components`` units."""
+
+    def __init__(
+        self,
+        sequence_shape,
+        n_components,
+        units=64,
+        cell="lstm",
+        hidden_layer_sizes=(),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+    ):
+        super().__init__()
+        self.sequence_shape = tuple(sequence_shape)
+        self.n_components = n_components
+        self.units = units
+        self.cell = cell
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+        self.recurrent = RECURRENT_CELLS[cell](
+            self.sequence_shape[1], units, batch_first=True
+        )
+        self.dense = DenseEncoder(
+            units,
+            n_components,
+            hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
+
+    def forward(self, X):
+        outputs, _ = self.recurrent(X.view(-1, *self.sequence_shape))
+        return self.dense(outputs[:, -1])
+
+
+class RecurrentDecoder(nn.Module):
+    """Mirror of :class:`RecurrentEncoder`: dense layers from the code to a
+    vector of ``units`` values, fed at every one of the ``n_timesteps`` steps
+    of a recurrent layer (the "repeat vector" decoder), whose outputs a
+    linear layer maps to ``n_channels`` values per step, then
+    ``output_activation``. Returns rows of ``n_timesteps * n_channels``
+    values, time major."""
+
+    def __init__(
+        self,
+        n_components,
+        sequence_shape,
+        units=64,
+        cell="lstm",
+        hidden_layer_sizes=(),
+        activation="relu",
+        output_activation="identity",
+        dropout=0.0,
+        batch_norm=False,
+    ):
+        super().__init__()
+        self.n_components = n_components
+        self.sequence_shape = tuple(sequence_shape)
+        self.units = units
+        self.cell = cell
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+        self.dense = DenseDecoder(
+            n_components,
+            units,
+            hidden_layer_sizes,
+            activation=activation,
+            output_activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+        )
+        self.recurrent = RECURRENT_CELLS[cell](units, units, batch_first=True)
+        self.output = nn.Sequential(
+            nn.Linear(units, self.sequence_shape[1]), _activation(output_activation)
+        )
+
+    def forward(self, Z):
+        steps = self.dense(Z).unsqueeze(1).expand(-1, self.sequence_shape[0], -1)
+        outputs, _ = self.recurrent(steps)
+        return self.output(outputs).flatten(1)
+
+
+def build_encoder_decoder(
+    n_features,
+    n_codes,
+    *,
+    hidden_layer_sizes=(),
+    activation="relu",
+    output_activation="identity",
+    dropout=0.0,
+    batch_norm=False,
+    image_shape=None,
+    conv_channels=(16, 32),
+    sequence_shape=None,
+    recurrent_cell="lstm",
+    recurrent_units=64,
+):
+    """The built-in ``(encoder, decoder)`` pair: convolutional when
+    ``image_shape`` is given, recurrent when ``sequence_shape`` is, dense
+    otherwise. The encoder maps ``n_features`` inputs to ``n_codes`` outputs
+    and the decoder maps ``n_codes`` back to ``n_features``."""
+    shared = {
+        "hidden_layer_sizes": hidden_layer_sizes,
+        "activation": activation,
+        "dropout": dropout,
+        "batch_norm": batch_norm,
+    }
+    if image_shape is not None:
+        return (
+            ConvEncoder(image_shape, n_codes, conv_channels, **shared),
+            ConvDecoder(
+                n_codes,
+                image_shape,
+                conv_channels,
+                output_activation=output_activation,
+                **shared,
+            ),
+        )
+    if sequence_shape is not None:
+        recurrent = {"units": recurrent_units, "cell": recurrent_cell}
+        return (
+            RecurrentEncoder(sequence_shape, n_codes, **recurrent, **shared),
+            RecurrentDecoder(
+                n_codes,
+                sequence_shape,
+                **recurrent,
+                output_activation=output_activation,
+                **shared,
+            ),
+        )
+    return (
+        DenseEncoder(n_features, n_codes, **shared),
+        DenseDecoder(
+            n_codes, n_features, output_activation=output_activation, **shared
+        ),
+    )
+
+
+class AutoencoderModule(nn.Module):
+    """An encoder and a decoder, any ``nn.Module`` pair that maps rows to
+    codes and codes back to rows.
+
+    ``forward`` returns ``(reconstruction, code)`` so that losses and
+    penalties can use either; ``encode`` and ``decode`` run one half.
+    """
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, X):
+        return self.encoder(X)
+
+    def decode(self, Z):
+        return self.decoder(Z)
+
+    def forward(self, X):
+        code = self.encoder(X)
+        return self.decoder(code), code
+
+
+class SupervisedAutoencoderModule(AutoencoderModule):
+    """An :class:`AutoencoderModule` with a classifier (a
+    :class:`ClassifierHead`, say) off its code.
 
     ``forward`` returns ``(reconstruction, code, logits)``; ``classify`` gives
     the logits of an input.
     """
 
-    def __init__(
-        self,
-        n_features,
-        n_components,
-        n_classes,
-        hidden_layer_sizes=(),
-        classifier_layer_sizes=(),
-        activation="relu",
-        output_activation="identity",
-        dropout=0.0,
-        classifier_dropout=0.0,
-        batch_norm=False,
-    ):
-        super().__init__(
-            n_features,
-            n_components,
-            hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            dropout=dropout,
-            batch_norm=batch_norm,
-        )
-        self.n_classes = n_classes
-        self.classifier_layer_sizes = tuple(classifier_layer_sizes)
-        self.classifier_dropout = classifier_dropout
-        self.classifier = ClassifierHead(
-            n_components,
-            n_classes,
-            classifier_layer_sizes,
-            activation=activation,
-            dropout=classifier_dropout,
-        )
+    def __init__(self, encoder, decoder, classifier):
+        super().__init__(encoder, decoder)
+        self.classifier = classifier
 
     def classify(self, X):
         return self.classifier(self.encoder(X))

@@ -93,6 +93,65 @@ class SupervisedLoss(nn.Module):
         )
 
 
+class CodePenalty:
+    """Penalty on the codes added to each training batch's loss.
+
+    ``sparsity_weight`` x the batch mean of the codes' L1 norms (or, with a
+    ``sparsity_target``, of ``sum_j KL(target || mean(sigmoid(code_j)))``,
+    the sparse autoencoder's KL penalty) plus ``contractive_weight`` x the
+    batch mean of the squared Frobenius norm of the encoder's Jacobian
+    d code / d input (the contractive autoencoder). The codes are the
+    module's second output.
+    """
+
+    def __init__(
+        self, sparsity_weight=0.0, sparsity_target=None, contractive_weight=0.0
+    ):
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
+
+    @classmethod
+    def from_weights(cls, sparsity_weight, sparsity_target, contractive_weight):
+        """A penalty, or None when both weights are 0."""
+        if sparsity_weight == 0 and contractive_weight == 0:
+            return None
+        return cls(sparsity_weight, sparsity_target, contractive_weight)
+
+    @property
+    def needs_input_grad(self):
+        """Whether the input must require gradients (for the Jacobian)."""
+        return self.contractive_weight > 0
+
+    def __call__(self, X, output):
+        code = output[1]
+        total = code.new_zeros(())
+        if self.sparsity_weight > 0:
+            if self.sparsity_target is None:
+                sparsity = code.abs().sum(dim=1).mean()
+            else:
+                rho = self.sparsity_target
+                rho_hat = torch.sigmoid(code).mean(dim=0).clamp(1e-6, 1 - 1e-6)
+                sparsity = (
+                    rho * torch.log(rho / rho_hat)
+                    + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+                ).sum()
+            total = total + self.sparsity_weight * sparsity
+        if self.contractive_weight > 0:
+            # Row i's code depends only on row i's input (no batch
+            # statistics in training mode aside), so the gradient of a code
+            # unit summed over the batch is, row by row, that unit's
+            # Jacobian row: one backward pass per unit.
+            squared_norms = code.new_zeros(())
+            for unit in range(code.shape[1]):
+                (gradient,) = torch.autograd.grad(
+                    code[:, unit].sum(), X, create_graph=True
+                )
+                squared_norms = squared_norms + gradient.pow(2).sum()
+            total = total + self.contractive_weight * squared_norms / code.shape[0]
+        return total
+
+
 class InMemoryDataset(torch.utils.data.Dataset):
     """Rows of data held in memory, served a batch at a time.
 
@@ -321,13 +380,19 @@ class AutoencoderNet(NeuralNet):
     It trains on :class:`InMemoryDataset` batches, feeds the module each
     batch through ``corruption`` (a callable on a batch tensor, or None) when
     training, hands the criterion the module's output, the clean input and
-    the targets, stops at once on a non-finite loss, and keeps skorch's
+    the targets, adds the ``penalty`` (a :class:`CodePenalty`, or None) to
+    the training loss, stops at once on a non-finite loss, and keeps skorch's
     per-batch work off the hot path when no callback asks for it.
     """
 
-    def __init__(self, *args, corruption=None, **kwargs):
+    def __init__(
+        self, *args, corruption=None, penalty=None, architecture=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
+        self.penalty = penalty
+        # What the estimator built the module from (see _architecture).
+        self.architecture = architecture
 
     def get_dataset(self, X, y=None):
         # skorch's own entry points (net_.predict, net_.forward, ...) may pass
@@ -362,8 +427,12 @@ class AutoencoderNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
         X_in = Xi if self.corruption is None else self.corruption(Xi)
+        if self.penalty is not None and self.penalty.needs_input_grad:
+            X_in = X_in.detach().requires_grad_()
         y_pred = self.infer(X_in, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if self.penalty is not None:
+            loss = loss + self.penalty(X_in, y_pred)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
