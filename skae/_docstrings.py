@@ -32,8 +32,9 @@ batch_norm : bool, default=False
     "image_shape": """\
 image_shape : tuple of int or None, default=None
     Read each row as an image of shape ``(C, H, W)`` (or ``(H, W)`` for one
-    channel), in the order of ``X.reshape(-1, C, H, W)``, and build a
-    convolutional encoder and decoder around the code (``conv_channels``);
+    channel), in the order of ``X.reshape(-1, C, H, W)`` (one entry may be
+    -1, inferred from the number of features), and build a convolutional
+    encoder and decoder around the code (``conv_channels``);
     ``hidden_layer_sizes`` are then dense layers between the last feature map
     and the code. Any height and width works: the network pads and crops.
     ``X`` stays 2-D, ``C * H * W`` columns.""",
@@ -45,11 +46,11 @@ conv_channels : tuple of int, default=(16, 32)
     "sequence_shape": """\
 sequence_shape : tuple of int or None, default=None
     Read each row as a sequence of shape ``(n_timesteps, n_channels)``, time
-    major (``X.reshape(-1, n_timesteps, n_channels)``), and build a recurrent
-    sequence-to-sequence autoencoder: a recurrent encoder whose last output
-    leads to the code, and a recurrent decoder unrolled back over
-    ``n_timesteps`` steps. ``hidden_layer_sizes`` are dense layers between the
-    recurrent layer and the code.""",
+    major (``X.reshape(-1, n_timesteps, n_channels)``; one entry may be -1),
+    and build a recurrent sequence-to-sequence autoencoder: a recurrent
+    encoder whose last output leads to the code, and a recurrent decoder
+    unrolled back over ``n_timesteps`` steps. ``hidden_layer_sizes`` are
+    dense layers between the recurrent layer and the code.""",
     "recurrent_cell": """\
 recurrent_cell : {"lstm", "gru"}, default="lstm"
     Recurrent layer of the sequence autoencoder. Used with ``sequence_shape``.""",

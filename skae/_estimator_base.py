@@ -71,24 +71,31 @@ def _check_layer_sizes(sizes, name):
 
 def _check_shape(shape, name, n_features, lengths):
     """``shape`` as a tuple of positive ints of one of ``lengths`` whose
-    product is ``n_features``, or a ValueError naming ``name``."""
+    product is ``n_features``, or a ValueError naming ``name``. One entry may
+    be -1, inferred from ``n_features`` as in ``numpy.reshape``."""
     array = np.asarray(shape)
     if (
         array.ndim != 1
         or array.size not in lengths
         or not np.issubdtype(array.dtype, np.integer)
-        or np.any(array <= 0)
+        or np.any((array <= 0) & (array != -1))
+        or np.sum(array == -1) > 1
     ):
         raise ValueError(
             f"{name} must be a tuple of {' or '.join(map(str, lengths))} positive "
-            f"integers, got {shape!r}."
+            f"integers (one of them may be -1, inferred), got {shape!r}."
         )
-    if int(np.prod(array)) != n_features:
+    shape = [int(s) for s in array]
+    known = int(np.prod([s for s in shape if s != -1]))
+    if -1 in shape and n_features % known == 0:
+        shape[shape.index(-1)] = n_features // known
+    if int(np.prod(shape)) != n_features:
+        need = f"a multiple of {known}" if -1 in array else f"exactly {known}"
         raise ValueError(
-            f"{name}={tuple(int(s) for s in array)} holds {int(np.prod(array))} "
-            f"values per row, but X has {n_features} features."
+            f"{name}={tuple(int(s) for s in array)} does not fit the "
+            f"{n_features} features of X: a row must hold {need} values."
         )
-    return tuple(int(s) for s in array)
+    return tuple(shape)
 
 
 def _user_module(module, params, sizes, role):
@@ -114,22 +121,30 @@ def _user_module(module, params, sizes, role):
         raise TypeError(f"Could not build {role} {module.__name__}: {exc}") from exc
 
 
-def _check_module_shapes(encoder, decoder, n_features, n_codes):
+def _check_module_shapes(encoder, decoder, n_features, n_codes, n_decoder_inputs=None):
     """Run two zero rows through ``encoder`` and ``decoder`` and raise a
-    ValueError unless they map (2, n_features) -> (2, n_codes) -> (2,
-    n_features)."""
+    ValueError unless they map (2, n_features) -> (2, n_codes) and (2,
+    n_decoder_inputs) -> (2, n_features); ``n_decoder_inputs`` is
+    ``n_codes`` by default (the decoder then reads the encoder's output)."""
     modes = encoder.training, decoder.training
     encoder.eval(), decoder.eval()
     try:
         with torch.no_grad():
             code = encoder(torch.zeros(2, n_features))
             if not isinstance(code, torch.Tensor) or code.shape != (2, n_codes):
+                hint = (
+                    "set n_components to its code width"
+                    if n_decoder_inputs in (None, n_codes)
+                    else f"it must give {n_codes} for n_components="
+                    f"{n_decoder_inputs}; change n_components"
+                )
                 raise ValueError(
                     f"The encoder must map (n_samples, {n_features}) inputs to "
                     f"(n_samples, {n_codes}) codes, but it returned "
-                    f"{_describe(code)}; set n_components to its code width or "
-                    "change the module."
+                    f"{_describe(code)}; {hint} or change the module."
                 )
+            if n_decoder_inputs is not None:
+                n_codes, code = n_decoder_inputs, torch.zeros(2, n_decoder_inputs)
             output = decoder(code)
             if not isinstance(output, torch.Tensor) or output.shape != (2, n_features):
                 raise ValueError(
@@ -304,19 +319,16 @@ class BaseAutoencoder(BaseEstimator):
     _MODULE_PARAM_PREFIXES = ("encoder__", "decoder__")
 
     def _set_module_params(self, params):
-        # Stored as given and checked at fit, as scikit-learn checks every
+        # Kept in one private dict (scikit-learn allows no attribute but the
+        # named parameters) and checked at fit, as scikit-learn checks every
         # parameter: __init__ and set_params never raise.
-        for key, value in params.items():
-            setattr(self, key, value)
+        if "_kwargs" not in vars(self):
+            self._kwargs = {}
+        self._kwargs.update(params)
 
     def _extra_params(self):
         """The keyword arguments beyond the named parameters."""
-        named = set(self._get_param_names())
-        return {
-            key: value
-            for key, value in vars(self).items()
-            if key not in named and not key.startswith("_") and not key.endswith("_")
-        }
+        return dict(vars(self).get("_kwargs", {}))
 
     def _module_params_for(self, role):
         prefix = f"{role}__"
@@ -393,10 +405,12 @@ class BaseAutoencoder(BaseEstimator):
             "decoder_params": self._module_params_for("decoder"),
         }
 
-    def _build_encoder_decoder(self, arch, n_codes):
+    def _build_encoder_decoder(self, arch, n_codes, n_decoder_inputs=None):
         """The ``(encoder, decoder)`` pair for ``arch``, the encoder giving
-        ``n_codes`` outputs: the user's modules where given, the built-in
-        ones (dense, convolutional or recurrent) otherwise."""
+        ``n_codes`` outputs and the decoder taking ``n_decoder_inputs``
+        (``n_codes`` by default): the user's modules where given, the
+        built-in ones (dense, convolutional or recurrent) otherwise. A user's
+        class that takes ``n_components`` gets the width of its side."""
         n_features = arch["n_features"]
         if not arch["conv_channels"]:
             raise ValueError("conv_channels must hold at least one width.")
@@ -418,10 +432,12 @@ class BaseAutoencoder(BaseEstimator):
                     "recurrent_units",
                 )
             },
+            n_decoder_inputs=n_decoder_inputs,
         )
-        sizes = {"n_features": n_features, "n_components": n_codes}
+        widths = {"encoder": n_codes, "decoder": n_decoder_inputs or n_codes}
         for role in ("encoder", "decoder"):
             if arch[role] is not None:
+                sizes = {"n_features": n_features, "n_components": widths[role]}
                 module = _user_module(arch[role], arch[f"{role}_params"], sizes, role)
                 encoder, decoder = (
                     (module, decoder) if role == "encoder" else (encoder, module)
@@ -433,7 +449,9 @@ class BaseAutoencoder(BaseEstimator):
                     f"{role} class to configure; {role} is None."
                 )
         if arch["encoder"] is not None or arch["decoder"] is not None:
-            _check_module_shapes(encoder, decoder, n_features, n_codes)
+            _check_module_shapes(
+                encoder, decoder, n_features, n_codes, n_decoder_inputs
+            )
         return encoder, decoder
 
     def _build_module(self, arch):

@@ -6,6 +6,7 @@ to rows; image and sequence modules reshape rows inside, so that data stays
 2-D outside the network. :class:`AutoencoderModule` joins any such pair.
 """
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -373,11 +374,14 @@ def build_encoder_decoder(
     sequence_shape=None,
     recurrent_cell="lstm",
     recurrent_units=64,
+    n_decoder_inputs=None,
 ):
     """The built-in ``(encoder, decoder)`` pair: convolutional when
     ``image_shape`` is given, recurrent when ``sequence_shape`` is, dense
     otherwise. The encoder maps ``n_features`` inputs to ``n_codes`` outputs
-    and the decoder maps ``n_codes`` back to ``n_features``."""
+    and the decoder maps ``n_decoder_inputs`` (by default ``n_codes``) back to
+    ``n_features``; a variational encoder gives two outputs per code unit."""
+    n_decoder_inputs = n_codes if n_decoder_inputs is None else n_decoder_inputs
     shared = {
         "hidden_layer_sizes": hidden_layer_sizes,
         "activation": activation,
@@ -388,7 +392,7 @@ def build_encoder_decoder(
         return (
             ConvEncoder(image_shape, n_codes, conv_channels, **shared),
             ConvDecoder(
-                n_codes,
+                n_decoder_inputs,
                 image_shape,
                 conv_channels,
                 output_activation=output_activation,
@@ -400,7 +404,7 @@ def build_encoder_decoder(
         return (
             RecurrentEncoder(sequence_shape, n_codes, **recurrent, **shared),
             RecurrentDecoder(
-                n_codes,
+                n_decoder_inputs,
                 sequence_shape,
                 **recurrent,
                 output_activation=output_activation,
@@ -410,7 +414,10 @@ def build_encoder_decoder(
     return (
         DenseEncoder(n_features, n_codes, **shared),
         DenseDecoder(
-            n_codes, n_features, output_activation=output_activation, **shared
+            n_decoder_inputs,
+            n_features,
+            output_activation=output_activation,
+            **shared,
         ),
     )
 
@@ -457,3 +464,35 @@ class SupervisedAutoencoderModule(AutoencoderModule):
     def forward(self, X):
         code = self.encoder(X)
         return self.decoder(code), code, self.classifier(code)
+
+
+class VariationalAutoencoderModule(AutoencoderModule):
+    """A variational autoencoder: an encoder whose ``2 * n_components``
+    outputs are the mean and the log-variance of a diagonal Gaussian
+    posterior over the code, and a decoder from ``n_components`` codes to the
+    means of the likelihood of a row.
+
+    ``forward`` draws one code by reparameterization, ``z = mean + exp(
+    log_var / 2) * noise`` with standard normal noise from torch's generator,
+    in training and evaluation mode alike (the validation loss is an ELBO
+    too), and returns ``(reconstruction, z, mean, log_var)``. ``encode``
+    gives the posterior mean, deterministic; ``posterior`` the pair.
+    """
+
+    def posterior(self, X):
+        """``(mean, log_var)`` of the posterior of each row's code: the first
+        and second half of the encoder's outputs."""
+        return self.encoder(X).chunk(2, dim=1)
+
+    def encode(self, X):
+        return self.posterior(X)[0]
+
+    @staticmethod
+    def reparameterize(mean, log_var, noise):
+        """The codes ``mean + exp(log_var / 2) * noise``."""
+        return mean + torch.exp(0.5 * log_var) * noise
+
+    def forward(self, X):
+        mean, log_var = self.posterior(X)
+        z = self.reparameterize(mean, log_var, torch.randn_like(mean))
+        return self.decoder(z), z, mean, log_var

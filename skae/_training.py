@@ -93,6 +93,81 @@ class SupervisedLoss(nn.Module):
         )
 
 
+# The Gaussian likelihood's variance never falls below this (as
+# GaussianMixture's reg_covar), so that a reconstruction exact to float
+# precision keeps a finite log-likelihood.
+MIN_NOISE_VARIANCE = 1e-6
+
+
+def gaussian_kl(mean, log_var):
+    """Each row's ``KL(N(mean, diag(exp(log_var))) || N(0, I))``, in nats."""
+    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
+
+
+def log_likelihood(errors, n_features, loss="mse", noise_variance=None):
+    """Each row's ``log p(x | z)`` in nats, from ``errors``: its
+    reconstruction loss summed over its ``n_features`` features (or that sum
+    averaged over several codes), the decoder's outputs being the means of
+    the likelihood.
+
+    For "bce" the likelihood is a Bernoulli per feature, and the
+    log-likelihood is minus the summed cross-entropy. For "mse" it is a
+    Gaussian per feature with one variance, ``noise_variance``, shared by all
+    features; None takes the variance that maximises the likelihood of these
+    rows, their mean squared error (the "optimal sigma-VAE" of Rybkin et al.,
+    2021), which is what training uses.
+    """
+    if loss == "bce":
+        return -errors
+    if noise_variance is None:
+        noise_variance = errors.mean() / n_features
+    noise_variance = torch.as_tensor(
+        noise_variance, dtype=errors.dtype, device=errors.device
+    ).clamp(min=MIN_NOISE_VARIANCE)
+    return -0.5 * (
+        errors / noise_variance + n_features * torch.log(2 * math.pi * noise_variance)
+    )
+
+
+def posterior_errors(module, X, noise, loss="mse"):
+    """``(errors, kl)`` of each row of ``X`` under a
+    :class:`~skae._torch_modules.VariationalAutoencoderModule`: the
+    reconstruction loss summed over features, averaged over the codes drawn
+    at each row of ``noise`` (the same standard normal draws for every row,
+    so that a row's value does not depend on the rows beside it), and the KL
+    divergence of the posterior from the prior."""
+    mean, log_var = module.posterior(X)
+    errors = X.new_zeros(X.shape[0])
+    for draw in noise:
+        reconstruction = module.decode(module.reparameterize(mean, log_var, draw))
+        errors += reconstruction_loss(reconstruction, X, loss, reduction="none").sum(
+            dim=1
+        )
+    return errors / len(noise), gaussian_kl(mean, log_var)
+
+
+class ELBOLoss(nn.Module):
+    """Criterion of a variational autoencoder: the batch mean of
+    ``-(log p(x | z) - beta * KL(q(z | x) || p(z)))``, in nats per sample,
+    with ``z`` the code the module drew for each row (its second output),
+    the reconstruction its first output and the posterior's mean and
+    log-variance its third and fourth. With ``beta=1`` this is the negative
+    evidence lower bound; see :func:`log_likelihood` for the likelihoods."""
+
+    def __init__(self, loss="mse", beta=1.0):
+        super().__init__()
+        self.loss = loss
+        self.beta = beta
+
+    def forward(self, output, X, y=None):
+        reconstruction, _, mean, log_var = output
+        errors = reconstruction_loss(
+            reconstruction, X, self.loss, reduction="none"
+        ).sum(dim=1)
+        log_lik = log_likelihood(errors, X.shape[1], self.loss)
+        return (self.beta * gaussian_kl(mean, log_var) - log_lik).mean()
+
+
 class CodePenalty:
     """Penalty on the codes added to each training batch's loss.
 

@@ -6,6 +6,7 @@ import inspect
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
 
 import skae
 
@@ -26,13 +27,54 @@ CHECK_PARAMS = {
 }
 
 
-def small(estimator_class):
+def small(estimator_class, **architecture):
     # Small and short, so that the ~50 checks, each fitting several times,
     # run in seconds; behaviour at full size is tested elsewhere.
     params = {"hidden_layer_sizes": (8,), "max_epochs": 5, "device": "cpu"}
     return estimator_class(
-        **{**params, **CHECK_PARAMS.get(estimator_class.__name__, {})}
+        **{**params, **CHECK_PARAMS.get(estimator_class.__name__, {})},
+        **architecture,
     )
+
+
+class LinearEncoder(nn.Module):
+    """A user's module, built from n_features, n_components and its own
+    argument."""
+
+    def __init__(self, n_features, n_components, bias=True):
+        super().__init__()
+        self.layer = nn.Linear(n_features, n_components, bias=bias)
+
+    def forward(self, X):
+        return self.layer(X)
+
+
+class LinearDecoder(LinearEncoder):
+    def __init__(self, n_components, n_features, bias=True):
+        super().__init__(n_components, n_features, bias)
+
+
+# The checks fit data of 1 to 20 or so features: the shapes infer their
+# free entry (-1) from it. The recurrent network needs a higher learning rate
+# to pass the classifier checks within their few epochs.
+ARCHITECTURES = {
+    "conv": {"image_shape": (1, 1, -1), "conv_channels": (8,)},
+    "recurrent": {"sequence_shape": (-1, 1), "recurrent_units": 8, "lr": 1e-2},
+}
+CONFIGURED = [
+    small(cls, **architecture)
+    for architecture in ARCHITECTURES.values()
+    for cls in public_estimators()
+] + [
+    small(
+        skae.AutoencoderTransformer,
+        encoder=LinearEncoder,
+        decoder=LinearDecoder,
+        decoder__bias=False,
+    ),
+    small(skae.AutoencoderTransformer, sparsity_weight=1e-3, contractive_weight=0.1),
+    small(skae.AutoencoderTransformer, sparsity_weight=1e-2, sparsity_target=0.1),
+]
 
 
 # Keep this short: a check that fails is a bug to fix, or an entry here with
@@ -62,7 +104,7 @@ EXPECTED_FAILED_CHECKS = {
 
 
 @parametrize_with_checks(
-    [small(cls) for cls in public_estimators()],
+    [small(cls) for cls in public_estimators()] + CONFIGURED,
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
         type(est).__name__, {}
     ),
