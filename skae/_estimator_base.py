@@ -130,7 +130,7 @@ def _check_module_shapes(encoder, decoder, n_features, n_codes, n_decoder_inputs
     encoder.eval(), decoder.eval()
     try:
         with torch.no_grad():
-            code = encoder(torch.zeros(2, n_features))
+            code = _run(encoder, torch.zeros(2, n_features), "encoder", "inputs")
             if not isinstance(code, torch.Tensor) or code.shape != (2, n_codes):
                 hint = (
                     "set n_components to its code width"
@@ -145,7 +145,7 @@ def _check_module_shapes(encoder, decoder, n_features, n_codes, n_decoder_inputs
                 )
             if n_decoder_inputs is not None:
                 n_codes, code = n_decoder_inputs, torch.zeros(2, n_decoder_inputs)
-            output = decoder(code)
+            output = _run(decoder, code, "decoder", "codes")
             if not isinstance(output, torch.Tensor) or output.shape != (2, n_features):
                 raise ValueError(
                     f"The decoder must map (n_samples, {n_codes}) codes to "
@@ -154,6 +154,18 @@ def _check_module_shapes(encoder, decoder, n_features, n_codes, n_decoder_inputs
                 )
     finally:
         encoder.train(modes[0]), decoder.train(modes[1])
+
+
+def _run(module, X, role, what):
+    """``module(X)``, with the module's own error wrapped in one that says
+    which of the user's modules failed, and on what."""
+    try:
+        return module(X)
+    except Exception as exc:
+        raise ValueError(
+            f"The {role} {type(module).__name__} failed on (n_samples, "
+            f"{X.shape[1]}) {what}: {exc}"
+        ) from exc
 
 
 def _describe(output):
@@ -445,8 +457,8 @@ class BaseAutoencoder(BaseEstimator):
             elif arch[f"{role}_params"]:
                 raise ValueError(
                     f"{role}__* parameters "
-                    f"({', '.join(sorted(arch[f'{role}_params']))}) need a "
-                    f"{role} class to configure; {role} is None."
+                    f"({', '.join(sorted(arch[f'{role}_params']))}) configure "
+                    f"the {role} class, but {role} is None."
                 )
         if arch["encoder"] is not None or arch["decoder"] is not None:
             _check_module_shapes(
