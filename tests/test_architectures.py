@@ -476,3 +476,16 @@ def test_penalties_add_to_the_training_loss(digits):
     plain = quick(max_epochs=1).fit(digits)
     penalised = quick(max_epochs=1, sparsity_weight=1.0).fit(digits)
     assert penalised.history_[0, "train_loss"] > plain.history_[0, "train_loss"]
+
+
+@pytest.mark.parametrize(
+    "cls", [DenoisingAutoencoder, SupervisedAutoencoder, ReconstructionOutlierDetector]
+)
+def test_penalties_in_every_estimator(cls):
+    X = rows(40, 12)
+    y = np.repeat([0, 1], 20) if cls is SupervisedAutoencoder else None
+    penalties = {"sparsity_weight": 1e-2, "contractive_weight": 1e-2}
+    plain = quick(cls, max_epochs=1).fit(X, y)
+    penalised = quick(cls, max_epochs=1, **penalties).fit(X, y)
+    assert penalised.net_.penalty is not None and plain.net_.penalty is None
+    assert penalised.history_[0, "train_loss"] > plain.history_[0, "train_loss"]
