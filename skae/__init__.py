@@ -6,6 +6,7 @@ from ._denoising import DenoisingAutoencoder
 from ._outlier import ReconstructionOutlierDetector
 from ._supervised import SupervisedAutoencoder
 from ._training import NonFiniteLossError
+from ._variational import VariationalAutoencoder
 
 __version__ = "0.1.0.dev0"
 
@@ -15,6 +16,7 @@ __all__ = [
     "NonFiniteLossError",
     "ReconstructionOutlierDetector",
     "SupervisedAutoencoder",
+    "VariationalAutoencoder",
     "noise",
     "__version__",
 ]
