@@ -7,11 +7,13 @@ from ._sklearn_compat import _fit_context
 
 @fill_doc
 class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
-    """Nonlinear dimensionality reduction with a dense autoencoder.
+    """Nonlinear dimensionality reduction with an autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values and
     a mirrored decoder maps the code back; both are trained together to
-    reconstruct the input. ``transform`` returns the codes, as PCA's
+    reconstruct the input. The networks are dense by default, convolutional
+    with ``image_shape``, recurrent with ``sequence_shape``, or your own
+    modules (``encoder``, ``decoder``). ``transform`` returns the codes, as PCA's
     ``transform`` does, and ``inverse_transform`` decodes them.
 
     Scale the input first (:class:`~sklearn.preprocessing.StandardScaler`, or
@@ -26,6 +28,16 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
     {{loss}}
     {{dropout}}
     {{batch_norm}}
+    {{image_shape}}
+    {{conv_channels}}
+    {{sequence_shape}}
+    {{recurrent_cell}}
+    {{recurrent_units}}
+    {{encoder}}
+    {{decoder}}
+    {{sparsity_weight}}
+    {{sparsity_target}}
+    {{contractive_weight}}
     {{optimizer}}
     {{lr}}
     {{batch_size}}
@@ -39,6 +51,7 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
     {{device}}
     {{random_state}}
     {{verbose}}
+    {{module_params}}
 
     Attributes
     ----------
