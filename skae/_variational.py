@@ -47,10 +47,12 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     rows.
 
     ``transform`` returns the posterior means (deterministic),
-    ``inverse_transform`` decodes codes to the means of ``p(x | z)``,
-    ``predict`` decodes the posterior mean of each row (its reconstruction),
-    and ``score_samples`` gives each row's ELBO, a lower bound of its
-    log-likelihood: low for rows unlike the training data.
+    ``inverse_transform`` decodes codes to the means of ``p(x | z)`` (so
+    ``inverse_transform(transform(X))`` reconstructs ``X``), and
+    ``score_samples`` gives each row's ELBO, a lower bound of its
+    log-likelihood: low for rows unlike the training data. As a density
+    model, like :class:`~sklearn.neighbors.KernelDensity`, it has no
+    ``predict``.
 
     Parameters
     ----------
@@ -273,12 +275,6 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     def _penalty(self):
         return None
 
-    def _reconstruct(self, X):
-        module = self.net_.module_
-        return self._map_batches(
-            X, lambda Xb: module.decode(module.encode(Xb)), self.n_features_in_
-        )
-
     # ------------------------------------------------------------------
     # The ELBO
 
@@ -353,23 +349,6 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             The estimator, trained one more epoch.
         """
         return self._set_noise_variance(self._fit(X, y, incremental=True))
-
-    def predict(self, X):
-        """Reconstruct ``X``: decode the posterior mean of each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to reconstruct.
-
-        Returns
-        -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_), \
-dtype float32
-            The means of ``p(x | z)`` at the posterior means: the
-            Bernoulli means for "bce", the Gaussian means for "mse".
-        """
-        return self._reconstruct(self._validate_inference_data(X))
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows: decode codes drawn from the prior ``N(0, I)``.

@@ -91,10 +91,6 @@ _RECONSTRUCTING = {
 EXPECTED_FAILED_CHECKS = {
     "AutoencoderTransformer": _RECONSTRUCTING,
     "DenoisingAutoencoder": _RECONSTRUCTING,
-    "VariationalAutoencoder": {
-        name: reason.replace("test_autoencoder.py", "test_variational.py")
-        for name, reason in _RECONSTRUCTING.items()
-    },
     "SupervisedAutoencoder": {
         "check_classifiers_classes": (
             "y == -1 marks an unlabeled row (scikit-learn's semi-supervised "
