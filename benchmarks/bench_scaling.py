@@ -1,0 +1,104 @@
+"""How fit time and memory grow with the data: rows and features.
+
+AutoencoderTransformer (hidden_layer_sizes=(64, 32), n_components=8, batch
+64, 2 epochs, stopping rule off, one thread) on standard normal float32
+data: 10k, 40k and 160k rows at 20 features, and 20, 200 and 2000 features
+at 20k rows. Each configuration runs in a fresh process, which reports the
+fit time per epoch and its peak resident memory (RSS) before and after
+``fit``: the data are created first, and a warm-up fit on 256 rows sets up
+what torch allocates once per process, so the growth is what fitting these
+data costs beyond the data themselves. Time per epoch is the median of the
+epochs' durations in ``history_``. The table also gives the memory of one
+training batch's activations as a yardstick. Linear scaling means time per
+epoch per row is flat across the row counts; bounded memory means the growth
+does not follow the data size.
+
+    python benchmarks/bench_scaling.py            # full
+    python benchmarks/bench_scaling.py --quick    # smoke run, seconds
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+
+from _common import machine, write_results
+
+CHILD = """
+import json, resource, sys, time
+import numpy as np
+import torch
+torch.set_num_threads(1)
+from skae import AutoencoderTransformer
+
+n_rows, n_features, epochs = map(int, sys.argv[1:4])
+X = np.random.default_rng(0).standard_normal((n_rows, n_features), dtype=np.float32)
+params = dict(
+    n_components=8, hidden_layer_sizes=(64, 32), batch_size=64, max_epochs=epochs,
+    tol=0.0, n_iter_no_change=epochs + 1, device="cpu", random_state=0,
+)
+# A warm-up fit on a few rows first, so that what torch sets up once per
+# process (kernels, allocator pools) is not counted as the fit's growth.
+AutoencoderTransformer(**params).fit(X[:256])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+model = AutoencoderTransformer(**params).fit(X)
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+epoch = float(np.median(model.history_[:, "dur"]))
+print(json.dumps({"seconds": seconds / epochs, "epoch": epoch,
+                  "before_kb": before, "after_kb": after}))
+"""
+
+
+def run(n_rows, n_features, epochs):
+    output = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n_rows), str(n_features), str(epochs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        configs, epochs = [(1000, 20), (4000, 20), (2000, 200)], 1
+    else:
+        configs = [(10_000, 20), (40_000, 20), (160_000, 20)]
+        configs += [(20_000, 20), (20_000, 200), (20_000, 2000)]
+        epochs = 2
+    rows = []
+    for n_rows, n_features in configs:
+        result = run(n_rows, n_features, epochs)
+        data_mb = n_rows * n_features * 4 / 2**20
+        # activations of one batch, forward and backward, all layers
+        widths = (n_features, 64, 32, 8, 32, 64, n_features)
+        batch_mb = 64 * sum(widths) * 4 * 3 / 2**20
+        rows.append(
+            {
+                "rows": n_rows,
+                "features": n_features,
+                "s/epoch": f"{result['epoch']:.3f}",
+                "us per row per epoch": f"{1e6 * result['epoch'] / n_rows:.2f}",
+                "fit s/epoch (setup included)": f"{result['seconds']:.3f}",
+                "data (MB)": f"{data_mb:.1f}",
+                "peak RSS before fit (MB)": f"{result['before_kb'] / 1024:.0f}",
+                "peak RSS growth in fit (MB)": (
+                    f"{(result['after_kb'] - result['before_kb']) / 1024:.1f}"
+                ),
+                "one batch's activations (MB)": f"{batch_mb:.2f}",
+            }
+        )
+        print(rows[-1], flush=True)
+    meta = machine() | {"epochs": epochs, "threads": 1}
+    write_results(
+        "scaling" + ("_quick" if args.quick else ""), rows, list(rows[0]), meta
+    )
+
+
+if __name__ == "__main__":
+    main()
