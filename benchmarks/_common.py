@@ -1,33 +1,31 @@
 """Helpers shared by the benchmark scripts: data, machine description, output."""
 
-import gzip
 import json
 import os
 import platform
 import time
 from pathlib import Path
 
-import numpy as np
+from skae.datasets import fetch_mnist
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _idx(name):
-    with gzip.open(DATA / "mnist" / name) as f:
-        raw = f.read()
-    n_dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(shape)
-
-
 def load_mnist(kind="train", n=None):
-    """MNIST from the IDX files in ../shared/data/mnist: float32 rows of 784
-    pixels scaled to [0, 1], and the labels."""
-    prefix = "train" if kind == "train" else "t10k"
-    X = _idx(f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784)[:n]
-    y = _idx(f"{prefix}-labels-idx1-ubyte.gz")[:n]
-    return X.astype(np.float32) / 255.0, y.astype(np.int64)
+    """MNIST from the IDX files in ../shared/data/mnist (read by
+    :func:`skae.datasets.fetch_mnist`, never downloaded): float32 rows of 784
+    pixels scaled to [0, 1], and the int64 labels; the first ``n`` rows."""
+    X, y = fetch_mnist(
+        data_home=DATA,
+        subset="train" if kind == "train" else "test",
+        download_if_missing=False,
+        return_X_y=True,
+    )
+    if n is None:
+        return X, y
+    # Copies, so that the full arrays are freed.
+    return X[:n].copy(), y[:n].copy()
 
 
 def load_mnist_images(kind="train", n=None):

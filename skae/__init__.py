@@ -1,6 +1,6 @@
 """skae: scikit-learn compatible autoencoders over PyTorch modules."""
 
-from . import noise
+from . import datasets, noise
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
 from ._outlier import ReconstructionOutlierDetector
@@ -17,6 +17,7 @@ __all__ = [
     "ReconstructionOutlierDetector",
     "SupervisedAutoencoder",
     "VariationalAutoencoder",
+    "datasets",
     "noise",
     "__version__",
 ]
