@@ -1,6 +1,6 @@
 """skae: scikit-learn compatible autoencoders over PyTorch modules."""
 
-from . import datasets, noise
+from . import datasets, noise, plotting
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
 from ._outlier import ReconstructionOutlierDetector
@@ -19,5 +19,6 @@ __all__ = [
     "VariationalAutoencoder",
     "datasets",
     "noise",
+    "plotting",
     "__version__",
 ]

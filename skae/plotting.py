@@ -1,0 +1,888 @@
+"""Plots of fitted autoencoders, as scikit-learn Display objects (no torch).
+
+Each display holds the values it draws and builds from a fitted estimator
+with ``from_estimator``; ``plot`` draws them and keeps the matplotlib
+objects in attributes ending with ``_`` (``ax_``, ``figure_`` and the
+artists), as :class:`sklearn.metrics.RocCurveDisplay` does. matplotlib is
+imported only when something is drawn, so ``import skae`` does not need it.
+"""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import is_classifier, is_outlier_detector
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["LatentSpaceDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
+
+# Above this many classes, labels are coloured on a colour bar, not listed in
+# a legend.
+_MAX_LEGEND_CLASSES = 20
+
+
+def _check_matplotlib(caller):
+    """Raise an ImportError that says how to install matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} requires matplotlib. Install it with `pip install "
+            'matplotlib` (or `pip install "skae[plot]"`).'
+        ) from exc
+
+
+def _axes(ax, figsize):
+    """``ax`` and its figure, or a new figure of ``figsize`` inches."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        figure, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return ax, figure
+    return ax, ax.figure
+
+
+def _name(estimator, name):
+    return type(estimator).__name__ if name is None else name
+
+
+def _rows(X, n=None):
+    """The first ``n`` rows of ``X`` (all when None), in X's own type, so
+    that an estimator fitted on a DataFrame keeps its feature names."""
+    if hasattr(X, "iloc"):
+        return X.iloc[:n]
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        return X[:n]
+    return np.asarray(X)[:n]
+
+
+def _shape(X):
+    return X.shape if hasattr(X, "shape") else np.shape(X)
+
+
+def _dense(X):
+    """``X`` as a 2-D float64 ndarray, for drawing."""
+    if sp.issparse(X):
+        X = X.toarray()
+    elif hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    return np.asarray(X, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------
+# Reconstructions
+
+
+def _check_image_shape(image_shape, n_features):
+    """``image_shape`` as ``(C, H, W)``, C being 1 (grey) or 3 (RGB), or a
+    ValueError. ``(H, W)`` means one channel; one entry may be -1, inferred
+    from ``n_features`` as in ``numpy.reshape``."""
+    if image_shape is None:
+        raise ValueError(
+            "image_shape is required: the (H, W) or (C, H, W) shape of an "
+            "image row, such as (28, 28) for MNIST."
+        )
+    shape = np.asarray(image_shape)
+    if (
+        shape.ndim != 1
+        or shape.size not in (2, 3)
+        or not np.issubdtype(shape.dtype, np.integer)
+        or np.any((shape <= 0) & (shape != -1))
+        or np.sum(shape == -1) > 1
+    ):
+        raise ValueError(
+            "image_shape must be a tuple of 2 (H, W) or 3 (C, H, W) positive "
+            f"integers (one of them may be -1, inferred), got {image_shape!r}."
+        )
+    shape = [int(s) for s in shape]
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape and n_features % known == 0:
+        shape[shape.index(-1)] = n_features // known
+    if math.prod(shape) != n_features:
+        holds = f"a multiple of {known}" if -1 in shape else f"{known}"
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} does not fit rows of "
+            f"{n_features} features: an image of that shape holds {holds} values."
+        )
+    shape = (1, *shape) if len(shape) == 2 else tuple(shape)
+    if shape[0] not in (1, 3):
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} has {shape[0]} channels; only "
+            "images with 1 (grey) or 3 (RGB) channels, in (C, H, W) order, can "
+            "be shown."
+        )
+    return shape
+
+
+def _reconstruct(estimator, X, name):
+    """``estimator``'s reconstruction of ``X``: ``inverse_transform(
+    transform(X))`` when it has both, else ``predict(X)`` unless that gives
+    labels (a classifier or an outlier detector)."""
+    if hasattr(estimator, "transform") and hasattr(estimator, "inverse_transform"):
+        return estimator.inverse_transform(estimator.transform(X))
+    if hasattr(estimator, "predict") and not (
+        is_classifier(estimator) or is_outlier_detector(estimator)
+    ):
+        return estimator.predict(X)
+    raise TypeError(
+        f"{name} cannot reconstruct its input: it needs transform and "
+        "inverse_transform, or a predict that returns reconstructions. "
+        "Compute the reconstructions yourself and pass them to "
+        "ReconstructionDisplay(originals=..., reconstructions=..., ...)."
+    )
+
+
+class ReconstructionDisplay:
+    """Image rows next to their reconstructions by an autoencoder.
+
+    The images are drawn as one mosaic on a single Axes: a row of originals
+    above the row of their reconstructions (and, for a denoising
+    autoencoder, a row of the corrupted inputs on top), one column per
+    image, all on the originals' grey-level scale.
+
+    Build it with :meth:`from_estimator`; the constructor takes arrays you
+    computed yourself. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    originals : array-like of shape (n_images, n_features)
+        The images, one per row.
+    reconstructions : array-like of shape (n_images, n_features)
+        Their reconstructions.
+    image_shape : tuple of int
+        How to read a row as an image: ``(H, W)`` for grey images, or
+        ``(C, H, W)`` with C = 1 (grey) or 3 (RGB), in the order of
+        ``X.reshape(-1, C, H, W)``, as the estimators' ``image_shape``
+        parameter. One entry may be -1 (inferred).
+    inputs : array-like of shape (n_images, n_features), default=None
+        What the network was given, when it differs from ``originals``: the
+        corrupted images of a denoising autoencoder. Drawn as a first row.
+    estimator_name : str, default=None
+        Title of the plot; None gives no title.
+
+    Attributes
+    ----------
+    image_ : matplotlib AxesImage
+        The mosaic of all images.
+    ax_ : matplotlib Axes
+        The Axes holding the mosaic; its y tick labels name the rows.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    LatentSpaceDisplay : The codes of a two-dimensional bottleneck.
+    LossCurveDisplay : The training loss per epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import ReconstructionDisplay
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=5, random_state=0)
+    >>> ae = ae.fit(X)
+    >>> display = ReconstructionDisplay.from_estimator(ae, X, image_shape=(8, 8))
+    >>> display.reconstructions.shape
+    (10, 64)
+    >>> [label.get_text() for label in display.ax_.get_yticklabels()]
+    ['original', 'reconstruction']
+    """
+
+    def __init__(
+        self,
+        *,
+        originals,
+        reconstructions,
+        image_shape,
+        inputs=None,
+        estimator_name=None,
+    ):
+        self.originals = originals
+        self.reconstructions = reconstructions
+        self.image_shape = image_shape
+        self.inputs = inputs
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap="gray", vmin=None, vmax=None):
+        """Draw the images.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure sized to the images.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images (ignored for RGB): "gray" draws 0 as
+            black, "gray_r" as white.
+        vmin, vmax : float, default=None
+            The pixel values drawn as the darkest and the brightest; None
+            takes the originals' minimum and maximum, so that every row is
+            drawn on the originals' scale (values beyond it are clipped).
+
+        Returns
+        -------
+        display : ReconstructionDisplay
+            This display, with ``image_``, ``ax_`` and ``figure_`` set.
+        """
+        _check_matplotlib("ReconstructionDisplay.plot")
+        originals = _dense(self.originals)
+        rows = [("original", originals), ("reconstruction", self.reconstructions)]
+        if self.inputs is not None:
+            rows.insert(0, ("input", self.inputs))
+        labels = [label for label, _ in rows]
+        rows = [_dense(images) for _, images in rows]
+        if originals.ndim != 2 or any(r.shape != originals.shape for r in rows):
+            raise ValueError(
+                "originals, reconstructions and inputs must be 2-D arrays of the "
+                "same shape (n_images, n_features), got shapes "
+                f"{', '.join(str(r.shape) for r in rows)}."
+            )
+        if originals.shape[0] == 0:
+            raise ValueError("There are no images to show: originals has 0 rows.")
+        channels, height, width = _check_image_shape(
+            self.image_shape, originals.shape[1]
+        )
+        low = np.nanmin(originals) if vmin is None else vmin
+        high = np.nanmax(originals) if vmax is None else vmax
+        if high <= low:  # a constant image: show it mid-grey, not failing
+            low, high = low - 0.5, high + 0.5
+        n_rows, n_images = len(rows), originals.shape[0]
+        gap = max(1, round(0.1 * max(height, width)))
+        mosaic = np.full(
+            (
+                n_rows * height + (n_rows - 1) * gap,
+                n_images * width + (n_images - 1) * gap,
+                4 if channels == 3 else 1,
+            ),
+            np.nan,
+        )
+        for i, images in enumerate(rows):
+            # (n, C, H, W) -> (n, H, W, C), the layout imshow reads
+            tiles = images.reshape(n_images, channels, height, width)
+            tiles = tiles.transpose(0, 2, 3, 1)
+            if channels == 3:
+                tiles = np.clip((tiles - low) / (high - low), 0, 1)
+                tiles = np.concatenate([tiles, np.ones_like(tiles[..., :1])], axis=-1)
+            for j, tile in enumerate(tiles):
+                top, left = i * (height + gap), j * (width + gap)
+                mosaic[top : top + height, left : left + width] = tile
+        # About 0.9 inch per image, and room for the row labels and title.
+        width = 0.9 * n_images
+        ax, figure = _axes(
+            ax, (width + 1.5, width * mosaic.shape[0] / mosaic.shape[1] + 0.45)
+        )
+        if channels == 3:
+            # The gaps are transparent: alpha 0.
+            self.image_ = ax.imshow(np.nan_to_num(mosaic, nan=0.0))
+        else:
+            # The gaps are NaN, drawn in the colour map's (transparent) "bad"
+            # colour.
+            self.image_ = ax.imshow(
+                np.ma.masked_invalid(mosaic[..., 0]),
+                cmap=cmap,
+                vmin=low,
+                vmax=high,
+                interpolation="nearest",
+            )
+        ax.set_xticks([])
+        ax.set_yticks(
+            [i * (height + gap) + (height - 1) / 2 for i in range(n_rows)], labels
+        )
+        ax.tick_params(axis="y", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.ax_, self.figure_ = ax, figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        *,
+        image_shape=None,
+        n_images=10,
+        X_input=None,
+        name=None,
+        ax=None,
+        cmap="gray",
+        vmin=None,
+        vmax=None,
+    ):
+        """Reconstruct the first ``n_images`` rows of ``X`` and draw them.
+
+        The reconstruction is ``inverse_transform(transform(X))`` when the
+        estimator has both (every skae transformer, a
+        :class:`~sklearn.pipeline.Pipeline` ending in one, which then
+        reconstructs in the pipeline's input space, or
+        :class:`~sklearn.decomposition.PCA`); otherwise ``predict(X)``,
+        unless the estimator is a classifier or an outlier detector, whose
+        ``predict`` gives labels. For :class:`~skae.AutoencoderTransformer`
+        and :class:`~skae.DenoisingAutoencoder` both are the same
+        reconstruction; :class:`~skae.VariationalAutoencoder`, which has no
+        ``predict``, decodes the posterior means.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted autoencoder, or any fitted estimator that reconstructs
+            its input as above.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The clean images, one per row; the first ``n_images`` are drawn.
+        image_shape : tuple of int, default=None
+            ``(H, W)`` or ``(C, H, W)`` as in the constructor; None takes the
+            estimator's own ``image_shape`` parameter, when it has one set.
+        n_images : int, default=10
+            How many images (columns) to draw, at most ``n_samples``.
+        X_input : {array-like, sparse matrix} of shape (n_samples, \
+n_features), default=None
+            What to give the estimator in place of ``X``, such as ``X``
+            corrupted with :mod:`skae.noise`, to show a denoising
+            autoencoder at work: its first rows are drawn above the
+            originals, and their reconstructions below.
+        name : str, default=None
+            Title of the plot; None uses the estimator's class name.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images.
+        vmin, vmax : float, default=None
+            Pixel values drawn as the darkest and the brightest; None takes
+            the originals' range.
+
+        Returns
+        -------
+        display : ReconstructionDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        TypeError
+            If ``estimator`` cannot reconstruct its input.
+        ValueError
+            If ``image_shape`` does not fit the rows of ``X``, or ``X_input``
+            has another shape than ``X``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import DenoisingAutoencoder
+        >>> from skae.noise import masking_noise
+        >>> from skae.plotting import ReconstructionDisplay
+        >>> X = load_digits().data / 16
+        >>> dae = DenoisingAutoencoder(
+        ...     n_components=8, noise="masking", noise_level=0.3, max_epochs=5,
+        ...     random_state=0,
+        ... ).fit(X)
+        >>> display = ReconstructionDisplay.from_estimator(
+        ...     dae, X, image_shape=(8, 8), n_images=6,
+        ...     X_input=masking_noise(X, 0.3, random_state=0),
+        ... )
+        >>> [label.get_text() for label in display.ax_.get_yticklabels()]
+        ['input', 'original', 'reconstruction']
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = _name(estimator, name)
+        if not isinstance(n_images, Integral) or isinstance(n_images, bool):
+            raise ValueError(f"n_images must be a positive integer, got {n_images!r}.")
+        if n_images < 1:
+            raise ValueError(f"n_images must be a positive integer, got {n_images!r}.")
+        if image_shape is None:
+            image_shape = getattr(estimator, "image_shape", None)
+        originals = _rows(X, n_images)
+        inputs = None
+        if X_input is not None:
+            if _shape(X_input) != _shape(X):
+                raise ValueError(
+                    f"X_input must have the shape of X, {_shape(X)}, got "
+                    f"{_shape(X_input)}."
+                )
+            inputs = _rows(X_input, n_images)
+        # Checked before the estimator runs, for a clear message.
+        _check_image_shape(image_shape, _shape(originals)[1])
+        reconstructions = _reconstruct(
+            estimator, originals if inputs is None else inputs, name
+        )
+        display = cls(
+            originals=_dense(originals),
+            reconstructions=_dense(reconstructions),
+            image_shape=image_shape,
+            inputs=None if inputs is None else _dense(inputs),
+            estimator_name=name,
+        )
+        return display.plot(ax, cmap=cmap, vmin=vmin, vmax=vmax)
+
+
+# ----------------------------------------------------------------------------
+# Codes
+
+
+def _check_dims(dims, n_codes):
+    if dims is None:
+        if n_codes != 2:
+            raise ValueError(
+                f"The codes have {n_codes} dimension{'s' * (n_codes != 1)}, and "
+                "LatentSpaceDisplay plots 2: choose two with dims=(i, j), fit "
+                "with n_components=2, or project the codes first (with PCA, "
+                "say) and pass them to LatentSpaceDisplay(codes=...)."
+            )
+        return (0, 1)
+    dims = tuple(dims) if np.ndim(dims) == 1 else None
+    if (
+        dims is None
+        or len(dims) != 2
+        or not all(isinstance(d, Integral) and 0 <= d < n_codes for d in dims)
+        or dims[0] == dims[1]
+    ):
+        raise ValueError(
+            "dims must be two different code dimensions, integers in "
+            f"[0, {n_codes}), got {dims!r}."
+        )
+    return tuple(int(d) for d in dims)
+
+
+class LatentSpaceDisplay:
+    """Scatter plot of two code dimensions, coloured by label.
+
+    Labels with few classes get one colour each and a legend; continuous
+    labels (or many classes) a colour scale and a colour bar. Build it with
+    :meth:`from_estimator`; the constructor takes codes you computed
+    yourself. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, 2)
+        The two code dimensions to plot, as x and y.
+    labels : array-like of shape (n_samples,), default=None
+        Colours the points: class labels or continuous values. None draws
+        every point in one colour.
+    dims : tuple of int, default=(0, 1)
+        Which code dimensions ``codes`` holds, for the axis labels.
+    estimator_name : str, default=None
+        Title of the plot; None gives no title.
+
+    Attributes
+    ----------
+    scatter_ : matplotlib PathCollection
+        The points, drawn in their order in ``codes`` (so that no class is
+        hidden under all the others).
+    legend_ : matplotlib Legend or None
+        The legend of the classes; None without class labels.
+    colorbar_ : matplotlib Colorbar or None
+        The colour bar of continuous labels; None otherwise.
+    ax_ : matplotlib Axes
+        The Axes of the scatter plot.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    ReconstructionDisplay : Images next to their reconstructions.
+    LossCurveDisplay : The training loss per epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import LatentSpaceDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=2, max_epochs=5, random_state=0)
+    >>> ae = ae.fit(X / 16)
+    >>> display = LatentSpaceDisplay.from_estimator(ae, X / 16, y)
+    >>> display.ax_.get_xlabel(), len(display.legend_.get_texts())
+    ('code dimension 0', 10)
+    """
+
+    def __init__(self, *, codes, labels=None, dims=(0, 1), estimator_name=None):
+        self.codes = codes
+        self.labels = labels
+        self.dims = dims
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap=None, scatter_kwargs=None):
+        """Draw the codes.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default=None
+            Colours of the labels. None takes "tab10" for up to 10 classes,
+            "tab20" for up to 20, and "viridis" for continuous labels.
+        scatter_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.scatter`, such
+            as ``s`` (point size, by default smaller the more points) or
+            ``alpha``.
+
+        Returns
+        -------
+        display : LatentSpaceDisplay
+            This display, with ``scatter_``, ``legend_``, ``colorbar_``,
+            ``ax_`` and ``figure_`` set.
+        """
+        _check_matplotlib("LatentSpaceDisplay.plot")
+        from matplotlib.lines import Line2D
+
+        codes = np.asarray(self.codes, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] != 2:
+            raise ValueError(
+                f"codes must have shape (n_samples, 2), got {codes.shape}."
+            )
+        n = codes.shape[0]
+        style = {
+            "s": float(np.clip(36 * math.sqrt(500 / max(n, 1)), 1, 36)),
+            "alpha": 0.8,
+            "linewidths": 0,
+            **(scatter_kwargs or {}),
+        }
+        ax, figure = _axes(ax, (6.4, 4.8))
+        self.legend_ = self.colorbar_ = None
+        if self.labels is None:
+            self.scatter_ = ax.scatter(codes[:, 0], codes[:, 1], **style)
+        else:
+            labels = np.asarray(self.labels)
+            if labels.shape != (n,):
+                raise ValueError(
+                    f"labels must have shape ({n},), one per row of codes, got "
+                    f"{labels.shape}."
+                )
+            classes, index = np.unique(labels, return_inverse=True)
+            numeric = np.issubdtype(labels.dtype, np.number)
+            categorical = type_of_target(labels) in ("binary", "multiclass")
+            if categorical and (len(classes) <= _MAX_LEGEND_CLASSES or not numeric):
+                colours = self._class_colours(cmap, len(classes))
+                self.scatter_ = ax.scatter(
+                    codes[:, 0], codes[:, 1], c=colours[index], **style
+                )
+                handles = [
+                    Line2D([], [], marker="o", linestyle="", color=colour, label=str(c))
+                    for c, colour in zip(classes, colours, strict=True)
+                ]
+                # Outside the Axes, so that it hides no point.
+                self.legend_ = ax.legend(
+                    handles=handles,
+                    title="label",
+                    loc="center left",
+                    bbox_to_anchor=(1.02, 0.5),
+                    ncols=math.ceil(len(classes) / _MAX_LEGEND_CLASSES),
+                    frameon=False,
+                )
+            else:
+                self.scatter_ = ax.scatter(
+                    codes[:, 0],
+                    codes[:, 1],
+                    c=labels.astype(np.float64),
+                    cmap="viridis" if cmap is None else cmap,
+                    **style,
+                )
+                self.colorbar_ = figure.colorbar(self.scatter_, ax=ax, label="label")
+        ax.set_xlabel(f"code dimension {self.dims[0]}")
+        ax.set_ylabel(f"code dimension {self.dims[1]}")
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.ax_, self.figure_ = ax, figure
+        return self
+
+    @staticmethod
+    def _class_colours(cmap, n_classes):
+        """``n_classes`` RGBA colours: the first ones of a qualitative colour
+        map that has enough, else evenly spaced along ``cmap``."""
+        import matplotlib as mpl
+
+        if cmap is None:
+            cmap = "tab10" if n_classes <= 10 else "tab20"
+        cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+        if isinstance(cmap, mpl.colors.ListedColormap) and cmap.N >= n_classes:
+            return cmap(np.arange(n_classes))
+        return cmap(np.linspace(0, 1, n_classes))
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        dims=None,
+        name=None,
+        ax=None,
+        cmap=None,
+        scatter_kwargs=None,
+    ):
+        """Encode ``X`` and plot two dimensions of its codes.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted estimator with ``transform``: a skae transformer, or a
+            :class:`~sklearn.pipeline.Pipeline` ending in one.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to encode.
+        y : array-like of shape (n_samples,), default=None
+            Labels that colour the points; None draws one colour.
+        dims : tuple of int, default=None
+            The two code dimensions to plot, ``(x, y)``. None plots both
+            dimensions of a two-dimensional code, and raises a ``ValueError``
+            for any other size.
+        name : str, default=None
+            Title of the plot; None uses the estimator's class name.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default=None
+            Colours of the labels; see :meth:`plot`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : LatentSpaceDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        TypeError
+            If ``estimator`` has no ``transform``.
+        ValueError
+            If the code does not have two dimensions and ``dims`` is None,
+            or ``dims`` does not name two of them.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import VariationalAutoencoder
+        >>> from skae.plotting import LatentSpaceDisplay
+        >>> X, y = load_digits(return_X_y=True)
+        >>> vae = VariationalAutoencoder(n_components=4, max_epochs=5, random_state=0)
+        >>> vae = vae.fit(X / 16)
+        >>> display = LatentSpaceDisplay.from_estimator(vae, X / 16, y, dims=(0, 3))
+        >>> display.ax_.get_ylabel()
+        'code dimension 3'
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = _name(estimator, name)
+        if not hasattr(estimator, "transform"):
+            raise TypeError(f"{name} has no transform, so it gives no codes to plot.")
+        codes = _dense(estimator.transform(X))
+        dims = _check_dims(dims, codes.shape[1])
+        display = cls(
+            codes=codes[:, list(dims)], labels=y, dims=dims, estimator_name=name
+        )
+        return display.plot(ax, cmap=cmap, scatter_kwargs=scatter_kwargs)
+
+
+# ----------------------------------------------------------------------------
+# Training curves
+
+
+def _plain_log_formatter(**params):
+    """matplotlib's choice of log-scale tick labels, written as plain numbers
+    (0.05 rather than 5e-02 or 5x10^-2)."""
+    from matplotlib.ticker import LogFormatter
+
+    class PlainLogFormatter(LogFormatter):
+        def __call__(self, x, pos=None):
+            return f"{x:g}" if super().__call__(x, pos) else ""
+
+    return PlainLogFormatter(**params)
+
+
+class LossCurveDisplay:
+    """The training (and validation) loss per epoch.
+
+    Build it with :meth:`from_estimator` from the ``history_`` that every
+    skae estimator records (a skorch ``History``); the constructor takes
+    losses you collected yourself. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    train_loss : array-like of shape (n_epochs,)
+        The training loss of each epoch.
+    valid_loss : array-like of shape (n_epochs,), default=None
+        The validation loss of each epoch (NaN where an epoch had none), or
+        None.
+    epochs : array-like of shape (n_epochs,), default=None
+        The epoch numbers; None numbers them from 1.
+    estimator_name : str, default=None
+        Title of the plot; None gives no title.
+
+    Attributes
+    ----------
+    train_line_ : matplotlib Line2D
+        The training loss.
+    valid_line_ : matplotlib Line2D or None
+        The validation loss; None without one.
+    ax_ : matplotlib Axes
+        The Axes of the curves.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    ReconstructionDisplay : Images next to their reconstructions.
+    LatentSpaceDisplay : The codes of a two-dimensional bottleneck.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import LossCurveDisplay
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(
+    ...     max_epochs=5, early_stopping=True, random_state=0
+    ... ).fit(X)
+    >>> display = LossCurveDisplay.from_estimator(ae, log_scale=True)
+    >>> display.train_line_.get_xdata().tolist()
+    [1, 2, 3, 4, 5]
+    >>> display.ax_.get_yscale(), display.valid_line_.get_label()
+    ('log', 'validation')
+    """
+
+    def __init__(
+        self, *, train_loss, valid_loss=None, epochs=None, estimator_name=None
+    ):
+        self.train_loss = train_loss
+        self.valid_loss = valid_loss
+        self.epochs = epochs
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, log_scale=False):
+        """Draw the loss curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        log_scale : bool, default=False
+            Draw the loss on a logarithmic scale, which shows the slow
+            progress of late epochs. The losses must then be positive (a
+            variational autoencoder's Gaussian ELBO loss can be negative).
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            This display, with ``train_line_``, ``valid_line_``, ``ax_`` and
+            ``figure_`` set.
+        """
+        _check_matplotlib("LossCurveDisplay.plot")
+        from matplotlib.ticker import MaxNLocator
+
+        train = np.asarray(self.train_loss, dtype=np.float64)
+        curves = [("training", train)]
+        if self.valid_loss is not None:
+            curves.append(("validation", np.asarray(self.valid_loss, np.float64)))
+        epochs = (
+            np.arange(1, len(train) + 1)
+            if self.epochs is None
+            else np.asarray(self.epochs)
+        )
+        if train.ndim != 1 or len(train) == 0:
+            raise ValueError(
+                f"train_loss must be a non-empty 1-D array, got shape {train.shape}."
+            )
+        if any(loss.shape != train.shape for _, loss in curves) or (
+            epochs.shape != train.shape
+        ):
+            raise ValueError(
+                "train_loss, valid_loss and epochs must have one value per epoch, "
+                f"got shapes {train.shape}, "
+                f"{None if self.valid_loss is None else curves[1][1].shape} and "
+                f"{epochs.shape}."
+            )
+        if log_scale and any(np.nanmin(loss) <= 0 for _, loss in curves):
+            raise ValueError(
+                "log_scale=True needs positive losses, but the smallest is "
+                f"{min(np.nanmin(loss) for _, loss in curves):.4g}."
+            )
+        ax, figure = _axes(ax, (6.4, 4.2))
+        # Markers show each epoch of a short run.
+        style = {"marker": "o", "markersize": 3} if len(train) <= 30 else {}
+        lines = [
+            ax.plot(epochs, loss, label=label, **style)[0] for label, loss in curves
+        ]
+        self.train_line_ = lines[0]
+        self.valid_line_ = lines[1] if len(lines) > 1 else None
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if log_scale:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(_plain_log_formatter())
+            ax.yaxis.set_minor_formatter(_plain_log_formatter(labelOnlyBase=False))
+        if self.valid_line_ is None:
+            ax.set_ylabel("training loss")
+        else:
+            ax.set_ylabel("loss")
+            ax.legend()
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.ax_, self.figure_ = ax, figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, name=None, ax=None, log_scale=False):
+        """Plot the losses recorded in ``estimator.history_``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted skae estimator (or any with a ``history_`` holding one
+            dict per epoch with a "train_loss" and, with a validation split,
+            a "valid_loss", as a skorch ``History``).
+        name : str, default=None
+            Title of the plot; None uses the estimator's class name.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        log_scale : bool, default=False
+            Draw the loss on a logarithmic scale.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        TypeError
+            If ``estimator`` records no ``history_`` of losses.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import AutoencoderTransformer
+        >>> from skae.plotting import LossCurveDisplay
+        >>> X = load_digits().data / 16
+        >>> ae = AutoencoderTransformer(max_epochs=3, random_state=0).fit(X)
+        >>> display = LossCurveDisplay.from_estimator(ae)
+        >>> display.ax_.get_xlabel(), display.ax_.get_ylabel()
+        ('epoch', 'training loss')
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = _name(estimator, name)
+        history = getattr(estimator, "history_", None)
+        if history is None or not all(
+            isinstance(row, dict) and "train_loss" in row for row in history
+        ):
+            raise TypeError(
+                f"{name} has no history_ of per-epoch losses (dicts with a "
+                '"train_loss"), as skae estimators record.'
+            )
+        valid = [row.get("valid_loss", np.nan) for row in history]
+        display = cls(
+            train_loss=[row["train_loss"] for row in history],
+            valid_loss=None if np.all(np.isnan(valid)) else valid,
+            epochs=[row.get("epoch", i + 1) for i, row in enumerate(history)],
+            estimator_name=name,
+        )
+        return display.plot(ax, log_scale=log_scale)
