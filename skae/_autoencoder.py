@@ -121,7 +121,7 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_), \
+        X_reconstructed : ndarray of shape (n_samples, ``n_features_in_``), \
 dtype float32
             The reconstructions.
         """

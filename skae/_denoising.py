@@ -82,10 +82,10 @@ default="gaussian"
 
     Attributes
     ----------
-    data_min_ : ndarray of shape (n_features_in_,)
+    data_min_ : ndarray of shape (``n_features_in_``,)
         Per-feature minimum of the training data (the clipping range and the
         "pepper" value).
-    data_max_ : ndarray of shape (n_features_in_,)
+    data_max_ : ndarray of shape (``n_features_in_``,)
         Per-feature maximum of the training data.
     {{training}}
 

@@ -153,7 +153,7 @@ FITTED_ATTRIBUTE_DOCS = {
     "training": """\
 n_features_in_ : int
     Number of features seen during ``fit``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (``n_features_in_``,)
     Names of features seen during ``fit``, when ``X`` has string column names.
 net_ : skorch.NeuralNet
     The fitted skorch net; ``net_.module_`` is the torch module.

@@ -351,9 +351,38 @@ class BaseAutoencoder(BaseEstimator):
         }
 
     def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return the parameters of parameter values that are
+            estimators themselves, as ``<parameter>__<name>``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values, the named parameters
+            and any ``encoder__<name>`` and ``decoder__<name>`` arguments.
+        """
         return {**super().get_params(deep=deep), **self._extra_params()}
 
     def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters: the named parameters, and
+            ``encoder__<name>`` and ``decoder__<name>`` arguments for the
+            ``encoder`` and ``decoder`` classes (new names included), which
+            are checked and passed to those classes at ``fit``.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
         extra = self._extra_params()
         self._set_module_params(
             {
@@ -859,7 +888,7 @@ class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_), dtype float32
+        X_original : ndarray of shape (n_samples, ``n_features_in_``), dtype float32
             The decoded rows.
         """
         return self._inverse_transform(self._validate_codes(X))

@@ -90,15 +90,15 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     ----------
     n_components_ : int
         The bottleneck size used.
-    error_scale_ : ndarray of shape (n_features_in_,)
+    error_scale_ : ndarray of shape (``n_features_in_``,)
         Mean squared training reconstruction error of each feature: the unit
         of :meth:`feature_errors`.
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_``.
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (``n_features_in_``,)
         Per-feature training mean (when ``standardize=True``).
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (``n_features_in_``,)
         Per-feature training standard deviation, 1 for constant features
         (when ``standardize=True``).
     {{training}}

@@ -364,7 +364,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_), dtype float32
+        X : ndarray of shape (n_samples, ``n_features_in_``), dtype float32
             The means of ``p(x | z)`` at the drawn codes (the Bernoulli
             means for "bce", the Gaussian means for "mse"), without the
             likelihood's own noise.
