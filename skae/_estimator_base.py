@@ -540,15 +540,21 @@ class BaseAutoencoder(BaseEstimator):
         self._check_trainable(X)
         return X, None
 
-    def _check_trainable(self, X):
+    def _check_loss_range(self, X):
+        """A ValueError unless ``X`` suits the loss: binary cross-entropy
+        needs values in [0, 1], to train on and to score alike."""
         if self.loss == "bce":
             values = X.data if sp.issparse(X) else X
             if values.size and (values.min() < 0 or values.max() > 1):
                 raise ValueError(
                     "loss='bce' needs X in [0, 1], but X ranges over "
                     f"[{values.min():.4g}, {values.max():.4g}]. Scale it first "
-                    "(MinMaxScaler, or divide pixels by 255) or use loss='mse'."
+                    "(MinMaxScaler(clip=True) also clips new rows, or divide "
+                    "pixels by 255) or use loss='mse'."
                 )
+
+    def _check_trainable(self, X):
+        self._check_loss_range(X)
         if self.batch_norm and X.shape[0] < 2:
             raise ValueError(
                 "batch_norm=True needs at least 2 samples to train, got "
@@ -568,10 +574,10 @@ class BaseAutoencoder(BaseEstimator):
     def _validate_codes(self, Z):
         check_is_fitted(self)
         Z = check_array(Z, dtype=(np.float32, np.float64))
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self._n_codes:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self.n_components} features "
+                f"inverse_transform is expecting {self._n_codes} features "
                 "(n_components) as input."
             )
         return Z
@@ -579,7 +585,9 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # Training
 
-    def _build_net(self, n_features, device):
+    def _build_net(self, n_features, device, architecture=None):
+        """A skorch net around a fresh module built from ``architecture``
+        (by default the one the current parameters describe)."""
         criterion, criterion_params = self._criterion()
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         sink = print if self.verbose else noop
@@ -597,7 +605,8 @@ class BaseAutoencoder(BaseEstimator):
         callbacks.extend(self.callbacks or [])
         # Last, so that every other callback sees the epoch it stops after.
         callbacks.append(("early_stopping", stopper))
-        architecture = self._architecture(n_features)
+        if architecture is None:
+            architecture = self._architecture(n_features)
         return AutoencoderNet(
             module=self._build_module(architecture),
             architecture=architecture,
@@ -727,6 +736,12 @@ class BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    @property
+    def _n_codes(self):
+        """The code width of the fitted network (``n_components`` may have
+        been set to something else since)."""
+        return self.net_.architecture["n_components"]
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one pass over ``X``, continuing from the current weights.
@@ -789,7 +804,7 @@ class BaseAutoencoder(BaseEstimator):
         return out
 
     def _transform(self, X):
-        return self._map_batches(X, self.net_.module_.encode, self.n_components)
+        return self._map_batches(X, self.net_.module_.encode, self._n_codes)
 
     def _inverse_transform(self, Z):
         return self._map_batches(
@@ -805,6 +820,7 @@ class BaseAutoencoder(BaseEstimator):
         """Per-sample (``reduction="sample"``, float64 like every score) or
         per-entry ("none", float32) reconstruction errors of ``X``, in the
         space the network sees."""
+        self._check_loss_range(X)
 
         def error(Xb):
             return reconstruction_loss(
@@ -826,6 +842,8 @@ class BaseAutoencoder(BaseEstimator):
         if net is not None:
             state["_net_state"] = {
                 "device": str(net.device),
+                # the network as fitted, whatever the parameters say now
+                "architecture": net.architecture,
                 "module": _to_arrays(net.module_.state_dict()),
                 "optimizer": _to_arrays(net.optimizer_.state_dict()),
             }
@@ -846,7 +864,9 @@ class BaseAutoencoder(BaseEstimator):
             )
             device = torch.device("cpu")
         with isolated_rng(0, device):
-            net = self._build_net(self.n_features_in_, device)
+            net = self._build_net(
+                self.n_features_in_, device, net_state.get("architecture")
+            )
             net.initialize()
         net.module_.load_state_dict(_to_tensors(net_state["module"]))
         net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
@@ -861,7 +881,7 @@ class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self._n_codes
 
     def transform(self, X):
         """Encode ``X``.

@@ -282,7 +282,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         """The standard normal draws of the codes that ``score_samples``
         averages over (see ``_ELBO_DRAWS``)."""
         half = torch.randn(
-            (_ELBO_DRAWS // 2, self.n_components),
+            (_ELBO_DRAWS // 2, self._n_codes),
             generator=torch.Generator().manual_seed(0),
         )
         return torch.cat([half, -half]).to(self.net_.device)
@@ -372,7 +372,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         rng = np.random.default_rng(seed_from(random_state))
-        codes = rng.standard_normal((n_samples, self.n_components), np.float32)
+        codes = rng.standard_normal((n_samples, self._n_codes), np.float32)
         return self._inverse_transform(codes)
 
     def score_samples(self, X):
@@ -394,6 +394,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             The ELBO of each sample.
         """
         X = self._validate_inference_data(X)
+        self._check_loss_range(X)
         errors, kl = self._posterior_errors(X)
         noise_variance = self.noise_variance_ if self.loss == "mse" else None
         log_lik = log_likelihood(

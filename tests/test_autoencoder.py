@@ -20,7 +20,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skorch.callbacks import Callback
 
 import skae._estimator_base as estimator_base
-from skae import AutoencoderTransformer, NonFiniteLossError
+from skae import AutoencoderTransformer, NonFiniteLossError, VariationalAutoencoder
 
 
 def quick(**params):
@@ -652,3 +652,28 @@ def test_batch_norm_needs_two_training_rows_after_the_split():
     X = np.random.default_rng(0).standard_normal((2, 3))
     with pytest.raises(ValueError, match="after the validation split"):
         quick(batch_norm=True, early_stopping=True, validation_fraction=0.5).fit(X)
+
+
+def test_scoring_out_of_range_rows_with_bce_is_a_clear_error(X):
+    X01 = (X - X.min()) / (X.max() - X.min())
+    ae = quick(loss="bce").fit(X01)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
+        ae.score_samples(X01 + 1.0)
+    vae = VariationalAutoencoder(loss="bce", max_epochs=2, random_state=0).fit(X01)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
+        vae.score_samples(X01 - 1.0)
+
+
+def test_changed_parameters_after_fit_leave_the_fitted_model_alone(X):
+    ae = quick(n_components=3).fit(X)
+    Z = ae.transform(X)
+    ae.set_params(n_components=5, hidden_layer_sizes=(4,))
+    assert_array_equal(ae.transform(X), Z)
+    assert ae.inverse_transform(Z).shape == X.shape
+    assert list(ae.get_feature_names_out()) == [
+        f"autoencodertransformer{i}" for i in range(3)
+    ]
+    # and a pickle holds the network as fitted
+    restored = pickle.loads(pickle.dumps(ae))
+    assert_array_equal(restored.transform(X), Z)
+    assert restored.get_params()["n_components"] == 5
