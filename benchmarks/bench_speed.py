@@ -19,6 +19,7 @@ count for every tool:
   layers (its code layer has a ReLU; skae's is linear), solver adam,
   ``tol=0``; inference is ``predict`` plus the row errors.
 
+Every tool runs on ``--threads`` threads (torch's and the BLAS's alike).
 Fit time is the whole ``fit`` divided by the epochs (what a user pays,
 setup included). Each tool runs ``--repeats`` times, the tools alternating
 within one process; the table gives the median, the ratio of medians to the
@@ -42,6 +43,7 @@ from _common import load_mnist_images, machine, write_results
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from skorch import NeuralNetRegressor
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from skae import AutoencoderTransformer
@@ -208,6 +210,8 @@ def main():
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # numpy's BLAS too (MLPRegressor, PyOD's preprocessing): same thread count
+    threadpool_limits(args.threads)
 
     rng = np.random.default_rng(0)
     n_mnist, n_tab = (2000, 2000) if args.quick else (60000, 50000)
