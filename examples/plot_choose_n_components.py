@@ -1,4 +1,6 @@
-"""Choosing ``n_components``: reconstruction score against a downstream model.
+"""
+Choosing ``n_components``: reconstruction score against a downstream model
+==========================================================================
 
 The default ``score`` of :class:`skae.AutoencoderTransformer` is minus the mean
 reconstruction error, which keeps improving as the bottleneck grows, so a
