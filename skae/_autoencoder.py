@@ -40,6 +40,7 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
     {{contractive_weight}}
     {{optimizer}}
     {{lr}}
+    {{max_grad_norm}}
     {{batch_size}}
     {{max_epochs}}
     {{early_stopping}}

@@ -67,6 +67,7 @@ default="gaussian"
     {{contractive_weight}}
     {{optimizer}}
     {{lr}}
+    {{max_grad_norm}}
     {{batch_size}}
     {{max_epochs}}
     {{early_stopping}}
@@ -145,6 +146,7 @@ default="gaussian"
         contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
+        max_grad_norm=None,
         batch_size=64,
         max_epochs=200,
         early_stopping=False,
@@ -177,6 +179,7 @@ default="gaussian"
             contractive_weight=contractive_weight,
             optimizer=optimizer,
             lr=lr,
+            max_grad_norm=max_grad_norm,
             batch_size=batch_size,
             max_epochs=max_epochs,
             early_stopping=early_stopping,

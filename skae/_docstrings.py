@@ -95,6 +95,12 @@ torch.optim.Optimizer subclass, default="adam"
     "lr": """\
 lr : float, default=1e-3
     Learning rate.""",
+    "max_grad_norm": """\
+max_grad_norm : float or None, default=None
+    Clip the gradient of every training step to this total (L2) norm over all
+    parameters, as ``torch.nn.utils.clip_grad_norm_`` does, before the
+    optimizer steps. A guard against exploding gradients, for instance with
+    a high learning rate or a recurrent network; None does not clip.""",
     "batch_size": """\
 batch_size : int, default=64
     Rows per training batch: fewer when there are fewer samples, and a last

@@ -6,6 +6,7 @@ as arrays.
 """
 
 import inspect
+import json
 import warnings
 from copy import deepcopy
 from numbers import Integral, Real
@@ -19,6 +20,8 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.callbacks import GradientNormClipping
+from skorch.history import History
 from skorch.utils import noop
 
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
@@ -219,6 +222,34 @@ def _as_tensor(X):
         return torch.from_numpy(X)
 
 
+_WEIGHTS_FORMAT = "skae.weights"
+
+
+def _safetensors():
+    """safetensors' save_model, load_model and safe_open, or an ImportError
+    that says what to install."""
+    try:
+        from safetensors import safe_open
+        from safetensors.torch import load_model, save_model
+    except ImportError as error:
+        raise ImportError(
+            "save_weights and load_weights need the safetensors package: "
+            "pip install safetensors (or the skae[persist] extra)."
+        ) from error
+    return save_model, load_model, safe_open
+
+
+def _architecture_json(architecture):
+    """``architecture`` as JSON text; module classes and instances by name."""
+
+    def name(value):
+        cls = value if isinstance(value, type) else type(value)
+        kind = "class" if isinstance(value, type) else "instance"
+        return f"{kind} {cls.__module__}.{cls.__qualname__}"
+
+    return json.dumps(architecture, default=name, sort_keys=True)
+
+
 class BaseAutoencoder(BaseEstimator):
     """Base class of skae's estimators. Not for direct use.
 
@@ -249,6 +280,7 @@ class BaseAutoencoder(BaseEstimator):
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -283,6 +315,7 @@ class BaseAutoencoder(BaseEstimator):
         contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
+        max_grad_norm=None,
         batch_size=64,
         max_epochs=200,
         early_stopping=False,
@@ -314,6 +347,7 @@ class BaseAutoencoder(BaseEstimator):
         self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -606,6 +640,10 @@ class BaseAutoencoder(BaseEstimator):
         callbacks = []
         if self.verbose == 1:
             callbacks.append(("progress_bar", EpochProgressBar()))
+        if self.max_grad_norm is not None:
+            callbacks.append(
+                ("gradient_clipping", GradientNormClipping(self.max_grad_norm))
+            )
         callbacks.extend(self.callbacks or [])
         # Last, so that every other callback sees the epoch it stops after.
         callbacks.append(("early_stopping", stopper))
@@ -714,7 +752,35 @@ class BaseAutoencoder(BaseEstimator):
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
+        if not incremental and self._check_codes_vary:
+            self._warn_if_codes_constant(X)
         return X
+
+    # Whether ``fit`` warns when most code units are constant; the
+    # variational autoencoder opts out (inactive units are what its KL term
+    # asks for).
+    _check_codes_vary = True
+
+    def _warn_if_codes_constant(self, X, n_rows=1024):
+        """Warn when most code units take one value on every training row (a
+        sample of ``n_rows``): the encoder ignores its input, the failure of
+        dead ReLU units that the tutorials warn about."""
+        sample = X[:: max(1, X.shape[0] // n_rows)]
+        dense = sample.toarray() if sp.issparse(sample) else np.asarray(sample)
+        if len(np.unique(dense, axis=0)) < 2:
+            return  # identical rows: constant codes say nothing
+        codes = self._transform(sample)
+        constant = np.ptp(codes, axis=0) == 0
+        if constant.sum() * 2 > constant.size:
+            warnings.warn(
+                f"{constant.sum()} of the {constant.size} code units take the "
+                "same value on every training row: the encoder ignores its "
+                "input. Usual causes: hidden ReLU units that died during "
+                "training (try a lower lr, activation='leaky_relu' or 'elu', "
+                "or batch_norm=True), or input that is not scaled.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _carry_over(self, old, new):
         """Copy the fitted state of net ``old`` into the freshly built
@@ -846,6 +912,10 @@ class BaseAutoencoder(BaseEstimator):
         # On Python >= 3.11 the parent may hand back ``self.__dict__`` itself.
         state = dict(super().__getstate__())
         net = state.pop("net_", None)
+        if "history_" in state:
+            # plain lists and dicts, which skops.io loads without trusting
+            # skorch's History class
+            state["history_"] = state["history_"].to_list()
         if net is not None:
             state["_net_state"] = {
                 "device": str(net.device),
@@ -858,6 +928,8 @@ class BaseAutoencoder(BaseEstimator):
 
     def __setstate__(self, state):
         net_state = state.pop("_net_state", None)
+        if "history_" in state:
+            state["history_"] = History(state["history_"])
         super().__setstate__(state)
         if net_state is None:
             return
@@ -879,6 +951,103 @@ class BaseAutoencoder(BaseEstimator):
         net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
         net.history = self.history_
         self.net_ = net
+
+    # ------------------------------------------------------------------
+    # Weights only, in the safetensors format, for exchange with PyTorch.
+
+    def save_weights(self, path):
+        """Save the fitted network's weights to a safetensors file.
+
+        The file holds the tensors of ``net_.module_.state_dict()`` under
+        their state-dict names (``encoder.…``, ``decoder.…``), so that
+        ``safetensors.torch.load_file`` reads them into any torch module of
+        the same structure, and text metadata: ``format`` ("skae.weights"),
+        ``skae_version``, ``estimator`` (the class name), ``n_features_in``
+        and ``architecture`` (JSON). Only the network: no optimizer state,
+        no training history, no fitted statistics outside the network; use
+        pickle or ``skops.io`` to keep a whole estimator. Needs the
+        ``safetensors`` package.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file (conventionally ``*.safetensors``).
+
+        Returns
+        -------
+        self : object
+            The estimator, unchanged.
+        """
+        check_is_fitted(self)
+        save_model, _, _ = _safetensors()
+        from . import __version__
+
+        metadata = {
+            "format": _WEIGHTS_FORMAT,
+            "skae_version": __version__,
+            "estimator": type(self).__name__,
+            "n_features_in": str(self.n_features_in_),
+            "architecture": _architecture_json(self.net_.architecture),
+        }
+        save_model(self.net_.module_, str(path), metadata=metadata)
+        return self
+
+    def load_weights(self, path):
+        """Load network weights saved by :meth:`save_weights` into this
+        fitted estimator.
+
+        The estimator must be fitted (a ``partial_fit`` on a few rows is
+        enough) with the same architecture as the network that wrote the
+        file; a file with skae's metadata is checked against it first. A file
+        without it (one written by ``safetensors.torch.save_file`` from a
+        module's ``state_dict()``) loads when its tensor names and shapes
+        match ``net_.module_``. The optimizer's state is reset, as it
+        belonged to the old weights; fitted statistics outside the network
+        (``classes_``, ``offset_``, ...) are kept as they are.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A safetensors file.
+
+        Returns
+        -------
+        self : object
+            The estimator, with the loaded weights.
+
+        Raises
+        ------
+        ValueError
+            If the file's architecture, tensor names or shapes differ from
+            the fitted network's.
+        """
+        check_is_fitted(self)
+        _, load_model, safe_open = _safetensors()
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        if metadata.get("format") == _WEIGHTS_FORMAT:
+            saved = json.loads(metadata["architecture"])
+            fitted = json.loads(_architecture_json(self.net_.architecture))
+            changed = sorted(
+                k for k in saved.keys() | fitted.keys() if saved.get(k) != fitted.get(k)
+            )
+            if changed:
+                raise ValueError(
+                    f"The weights in {str(path)!r} are of a network with another "
+                    f"architecture ({', '.join(changed)} differ: file "
+                    f"{ {k: saved.get(k) for k in changed} }, this estimator "
+                    f"{ {k: fitted.get(k) for k in changed} })."
+                )
+        module = self.net_.module_
+        try:
+            load_model(module, str(path), strict=True, device=str(self.net_.device))
+        except RuntimeError as error:
+            raise ValueError(
+                f"The tensors in {str(path)!r} do not fit this estimator's "
+                f"network: {error}"
+            ) from None
+        self.net_.initialize_optimizer()
+        return self
 
 
 class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):

@@ -71,6 +71,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     {{contractive_weight}}
     {{optimizer}}
     {{lr}}
+    {{max_grad_norm}}
     {{batch_size}}
     max_epochs : int, default=15
         Most passes over the training data. Few epochs keep the network from
@@ -167,6 +168,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
+        max_grad_norm=None,
         batch_size=64,
         max_epochs=15,
         early_stopping=False,
@@ -199,6 +201,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping

@@ -554,8 +554,8 @@ class AutoencoderNet(NeuralNet):
                     f"batch {batch_count + 1}, so training stopped. Usual causes: "
                     "input that is not scaled (put a StandardScaler or MinMaxScaler "
                     "before the autoencoder), a learning rate that is too high "
-                    f"(lr={self.lr}; try a tenth of it), or a sigmoid/BCE output on "
-                    "data outside [0, 1]."
+                    f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
+                    "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
                 )
             self.history.record_batch(prefix + "_loss", loss)
             self.history.record_batch(prefix + "_batch_size", len(batch[0]))
@@ -578,10 +578,15 @@ class AutoencoderNet(NeuralNet):
         except StopTraining:
             pass
         except KeyboardInterrupt:
+            epoch = len(self.history)
+            if epoch and "train_loss" not in self.history[-1]:
+                # an epoch cut short has no losses to report
+                del self.history[-1]
             warnings.warn(
-                f"Training was interrupted during epoch {len(self.history)}; the "
-                "model keeps the weights it had (the best ones when early "
-                "stopping restores them).",
+                f"Training was interrupted during epoch {epoch}; the model keeps "
+                "the weights it had (the best ones when early stopping restores "
+                f"them), and history_ the {len(self.history)} epochs that "
+                "finished.",
                 RuntimeWarning,
                 stacklevel=3,
             )

@@ -102,6 +102,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     {{decoder}}
     {{optimizer}}
     {{lr}}
+    {{max_grad_norm}}
     {{batch_size}}
     {{max_epochs}}
     {{early_stopping}}
@@ -188,6 +189,10 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     (3,)
     """
 
+    # Units that carry no information are what the KL term favours
+    # (posterior collapse), not a training failure.
+    _check_codes_vary = False
+
     _parameter_constraints = {
         **{
             name: constraint
@@ -216,6 +221,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         decoder=None,
         optimizer="adam",
         lr=1e-3,
+        max_grad_norm=None,
         batch_size=64,
         max_epochs=200,
         early_stopping=False,
@@ -245,6 +251,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         self.decoder = decoder
         self.optimizer = optimizer
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
