@@ -583,20 +583,44 @@ class BaseAutoencoder(BaseEstimator):
         needs values in [0, 1], to train on and to score alike."""
         if self.loss == "bce":
             values = X.data if sp.issparse(X) else X
-            if values.size and (values.min() < 0 or values.max() > 1):
+            if not values.size:
+                return
+            # as the float32 network sees them: 1 + 1e-8 is 1
+            low, high = np.float32(values.min()), np.float32(values.max())
+            if low < 0 or high > 1:
                 raise ValueError(
                     "loss='bce' needs X in [0, 1], but X ranges over "
-                    f"[{values.min():.4g}, {values.max():.4g}]. Scale it first "
+                    f"[{low:.4g}, {high:.4g}]. Scale it first "
                     "(MinMaxScaler(clip=True) also clips new rows, or divide "
                     "pixels by 255) or use loss='mse'."
                 )
 
+    # The largest magnitude of input the float32 network trains on: squared
+    # errors of larger values, summed over the features, can overflow. None
+    # for an estimator that standardizes its input first.
+    _input_limit = 1e15
+
     def _check_trainable(self, X):
         self._check_loss_range(X)
+        values = X.data if sp.issparse(X) else X
+        if self._input_limit is not None and values.size:
+            largest = max(float(values.max()), -float(values.min()))
+            if largest > self._input_limit:
+                raise ValueError(
+                    f"X holds values of magnitude up to {largest:.3g}; the "
+                    "network computes in float32, where the squared errors of "
+                    f"values beyond {self._input_limit:.0e} can overflow. Scale X "
+                    "first (StandardScaler or MinMaxScaler in a Pipeline)."
+                )
         if self.batch_norm and X.shape[0] < 2:
             raise ValueError(
                 "batch_norm=True needs at least 2 samples to train, got "
                 f"n_samples={X.shape[0]}."
+            )
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError(
+                "batch_norm=True needs batch_size >= 2: batch normalisation "
+                "takes its statistics over the rows of each batch."
             )
 
     def _validate_inference_data(self, X):
@@ -863,17 +887,25 @@ class BaseAutoencoder(BaseEstimator):
                 Xb = torch.cat([Xb, Xb.new_zeros(n_pad, Xb.shape[1])])
             yield slice(start, stop), Xb
 
-    def _map_batches(self, X, fn, n_outputs=None, codes=False):
+    def _map_batches(self, X, fn, n_outputs=None, codes=False, dtype=np.float32):
         """``fn`` applied to ``X`` (input rows, or ``codes``) one batch at a
-        time, in evaluation mode and without gradients, gathered into a
-        float32 array with ``n_outputs`` columns (1-D when None)."""
+        time, in evaluation mode and without gradients, gathered into an
+        array of ``dtype`` with ``n_outputs`` columns (1-D when None)."""
         shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
-        out = np.empty(shape, dtype=np.float32)
+        out = np.empty(shape, dtype=dtype)
         module = self.net_.module_
         module.eval()
         with torch.no_grad():
             for rows, Xb in self._inference_batches(X, codes):
-                out[rows] = fn(Xb)[: rows.stop - rows.start].cpu().numpy()
+                result = fn(Xb)[: rows.stop - rows.start]
+                if not torch.isfinite(result).all():
+                    raise ValueError(
+                        "The network's output is not finite for some of these "
+                        "rows: their values are too large for its float32 "
+                        "arithmetic, or far outside the range it was trained "
+                        "on. Scale the input as the training data was scaled."
+                    )
+                out[rows] = result.cpu().numpy()
         return out
 
     def _transform(self, X):

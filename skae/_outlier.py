@@ -10,6 +10,7 @@ from sklearn.base import OutlierMixin
 from ._docstrings import fill_doc
 from ._estimator_base import BaseAutoencoder
 from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._training import reconstruction_loss
 
 
 @fill_doc
@@ -132,6 +133,9 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     loss = "mse"  # not a parameter: errors are squared errors
     _accept_sparse = False
 
+    # The network sees standardized input, whatever the scale of X.
+    _input_limit = None
+
     _parameter_constraints = {
         **{
             name: constraint
@@ -247,20 +251,29 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         """Per-feature squared errors relative to ``error_scale_``."""
         return self._reconstruction_error(X, reduction="none") / self.error_scale_
 
-    @staticmethod
-    def _scores(relative_errors):
-        return -relative_errors.mean(axis=1, dtype=np.float64)
+    def _scores(self, X):
+        """Minus each row's mean relative squared error, computed one batch
+        at a time: memory grows with the rows' scores, not with an
+        (n_samples, n_features) array of errors."""
+        module = self.net_.module_
+        scale = torch.as_tensor(self.error_scale_, device=self.net_.device)
+
+        def scores(Xb):
+            errors = reconstruction_loss(module(Xb)[0], Xb, self.loss, reduction="none")
+            return -(errors / scale).mean(dim=1, dtype=torch.float64)
+
+        return self._map_batches(X, scores, dtype=np.float64)
 
     def _calibrate(self, X):
         """Set ``error_scale_`` and ``offset_`` from the training rows ``X``."""
         errors = self._reconstruction_error(X, reduction="none")
         scale = errors.mean(axis=0, dtype=np.float64)
+        del errors
         # A feature reconstructed exactly on every training row (a constant
         # one) keeps absolute units rather than dividing by zero.
         scale[scale <= np.finfo(np.float32).tiny] = 1.0
         self.error_scale_ = scale.astype(np.float32)
-        errors /= self.error_scale_  # now what _errors returns for X
-        scores = self._scores(errors)
+        scores = self._scores(X)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
@@ -317,7 +330,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the mean over features of :meth:`feature_errors`.
         """
-        return self._scores(self._errors(self._validate_inference_data(X)))
+        return self._scores(self._validate_inference_data(X))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.

@@ -479,10 +479,17 @@ class VariationalAutoencoderModule(AutoencoderModule):
     gives the posterior mean, deterministic; ``posterior`` the pair.
     """
 
+    # The log-variance is clamped to this range, as diffusers' Gaussian
+    # posterior does: exp(log_var) then stays finite in float32 whatever the
+    # input's scale, and the range is far wider than training ever reaches.
+    LOG_VAR_RANGE = (-30.0, 20.0)
+
     def posterior(self, X):
         """``(mean, log_var)`` of the posterior of each row's code: the first
-        and second half of the encoder's outputs."""
-        return self.encoder(X).chunk(2, dim=1)
+        and second half of the encoder's outputs, the log-variance clamped to
+        ``LOG_VAR_RANGE``."""
+        mean, log_var = self.encoder(X).chunk(2, dim=1)
+        return mean, log_var.clamp(*self.LOG_VAR_RANGE)
 
     def encode(self, X):
         return self.posterior(X)[0]
