@@ -44,9 +44,11 @@ from ._training import (
     ReconstructionLoss,
     batch_bounds,
     isolated_rng,
+    process_seed,
     reconstruction_loss,
     resolve_device,
     seed_from,
+    shared_seed,
     train_validation_split,
 )
 
@@ -720,15 +722,16 @@ class BaseAutoencoder(BaseEstimator):
         first_pass = not fitted or not (self.warm_start or incremental)
         X, targets = self._validate_training_data(X, y, first_pass, classes)
         continuing = incremental and not first_pass
-        if first_pass:
-            self._seed = seed_from(self.random_state)
-        # A fresh stream for every training call, reproducible from the seed.
-        seed = self._seed + (0 if first_pass else len(self.net_.history))
         device = (
             torch.device(self.net_.device)
             if continuing
             else resolve_device(self.device)
         )
+        if first_pass:
+            # (process 0's, when training is data-parallel)
+            self._seed = shared_seed(seed_from(self.random_state), device)
+        # A fresh stream for every training call, reproducible from the seed.
+        seed = self._seed + (0 if first_pass else len(self.net_.history))
         with isolated_rng(seed, device):
             if continuing:
                 net = self.net_
@@ -742,7 +745,7 @@ class BaseAutoencoder(BaseEstimator):
                 if not first_pass:
                     self._carry_over(self.net_, net)
             net.iterator_train__generator.manual_seed(seed)
-            net.corruption = self._batch_corruption(seed)
+            net.corruption = self._batch_corruption(process_seed(seed))
             dataset = self._make_dataset(X, targets, device)
             if incremental:
                 train, valid, epochs = dataset, None, 1

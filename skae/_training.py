@@ -3,10 +3,12 @@
 The skorch net subclass that knows skae's losses, the in-memory batch iterator
 that slices one tensor instead of calling ``Dataset.__getitem__`` per row, the
 guard against non-finite losses, early stopping that restores the best
-weights, and the epoch progress bar.
+weights, the epoch progress bar, and data-parallel training over the
+processes of a ``torch.distributed`` process group.
 """
 
 import math
+import os
 import warnings
 from contextlib import contextmanager
 from copy import deepcopy
@@ -14,6 +16,7 @@ from copy import deepcopy
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
@@ -298,16 +301,41 @@ class InMemoryBatchIterator:
     Unlike a ``DataLoader`` over a map-style dataset, nothing is fetched or
     collated row by row: a batch is one slice (or one gather, when shuffling)
     of the dataset's tensor.
+
+    With ``num_replicas`` > 1 (data-parallel training) it serves process
+    ``rank``'s share of the rows, as ``DistributedSampler`` does: every
+    process draws the same order from the same ``generator``, rows from its
+    start are repeated so that the number of rows divides evenly, and each
+    process takes every ``num_replicas``-th row from ``rank`` on. Every
+    process then runs the same number of batches of the same sizes, and the
+    ``k``-th batches of all processes together are the ``k``-th batch of
+    ``batch_size * num_replicas`` rows that a single process would take (but
+    for the repeated rows and the end of the epoch).
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        generator=None,
+        *,
+        num_replicas=1,
+        rank=0,
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.num_replicas = num_replicas
+        self.rank = rank
+
+    def _n_rows(self):
+        """The rows this process serves per epoch."""
+        return -(-len(self.dataset) // self.num_replicas)
 
     def __len__(self):
-        return len(batch_bounds(len(self.dataset), self.batch_size))
+        return len(batch_bounds(self._n_rows(), self.batch_size))
 
     def __iter__(self):
         dataset = self.dataset
@@ -316,7 +344,15 @@ class InMemoryBatchIterator:
             order = torch.randperm(len(dataset), generator=self.generator)
             if dataset.indices is not None:
                 order = dataset.indices[order]
-        for start, stop in batch_bounds(len(dataset), self.batch_size):
+        n_rows = len(dataset)
+        if self.num_replicas > 1:
+            share = torch.arange(
+                self.rank, self._n_rows() * self.num_replicas, self.num_replicas
+            )
+            share %= n_rows
+            order = share if order is None else order[share]
+            n_rows = len(share)
+        for start, stop in batch_bounds(n_rows, self.batch_size):
             yield dataset.batch(
                 slice(start, stop) if order is None else order[start:stop]
             )
@@ -445,6 +481,131 @@ class EpochProgressBar(Callback):
         return state
 
 
+def data_parallel_world():
+    """``(rank, world_size)`` of this process when training is data-parallel,
+    that is when a ``torch.distributed`` process group of more than one
+    process is initialized; None otherwise."""
+    if dist.is_available() and dist.is_initialized():
+        world_size = dist.get_world_size()
+        if world_size > 1:
+            return dist.get_rank(), world_size
+    return None
+
+
+def shared_seed(seed, device):
+    """``seed`` as process 0 has it, in data-parallel training, so that a
+    ``random_state`` of None (or a ``RandomState``) still gives every process
+    the same weights, validation split and batch order; ``seed`` itself
+    otherwise. ``device`` is the training device, where the collective runs
+    (NCCL needs a CUDA tensor)."""
+    if data_parallel_world() is None:
+        return seed
+    value = torch.tensor([seed], dtype=torch.int64, device=device)
+    dist.broadcast(value, 0)
+    return int(value.item())
+
+
+def process_seed(seed):
+    """A seed of this process's own in data-parallel training, ``seed +
+    rank`` (the processes corrupt different rows, and should draw different
+    noise for them); ``seed`` itself otherwise."""
+    world = data_parallel_world()
+    return seed if world is None else seed + world[0]
+
+
+class DataParallelRun:
+    """One data-parallel training run of ``module`` on this process: the
+    ``DistributedDataParallel`` wrapper that averages gradients over the
+    processes in ``backward`` (built by :meth:`wrap`), and the few
+    collectives beside it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The bare module, already on ``device``; it keeps its parameters, and
+        the wrapper is dropped when the run ends (:meth:`close`).
+    rank, world_size : int
+        This process's rank and the number of processes.
+    device : torch.device
+        The training device.
+    """
+
+    def __init__(self, module, rank, world_size, device):
+        self.rank = rank
+        self.world_size = world_size
+        self.module = module
+        device_ids = None
+        if device.type == "cuda":
+            if device.index is None:
+                device = torch.device("cuda", torch.cuda.current_device())
+            device_ids = [device.index]
+        self.device = device
+        self.device_ids = device_ids
+        self.wrapper = None
+
+    def wrap(self):
+        """Build the wrapper, which broadcasts process 0's parameters and
+        buffers, so that every process starts from the same weights."""
+        self.wrapper = nn.parallel.DistributedDataParallel(
+            self.module, device_ids=self.device_ids
+        )
+
+    def check_agreement(self, checks):
+        """Raise the same ValueError on every process unless all of them
+        hold the same values in ``checks``, ``(name, int)`` pairs: processes
+        that disagree on the number of batches or epochs would wait for each
+        other forever."""
+        names = [name for name, _ in checks]
+        local = torch.tensor(
+            [value for _, value in checks], dtype=torch.int64, device=self.device
+        )
+        gathered = [torch.empty_like(local) for _ in range(self.world_size)]
+        dist.all_gather(gathered, local)
+        values = torch.stack(gathered).cpu()
+        differ = [
+            f"{name} {values[:, i].tolist()}"
+            for i, name in enumerate(names)
+            if (values[:, i] != values[0, i]).any()
+        ]
+        if differ:
+            raise ValueError(
+                "Data-parallel training needs the same data and parameters on "
+                f"every process (the same script, X and random_state), but the "
+                f"{self.world_size} processes differ, by rank: "
+                f"{'; '.join(differ)}."
+            )
+
+    def mean_loss(self, loss, n_rows):
+        """``(mean, n_total)``: the mean of ``loss`` (this process's mean
+        over its ``n_rows`` rows) over the rows of every process's batch, and
+        their number; the same on every process, and not finite when any
+        process's loss is not."""
+        totals = torch.stack(
+            [
+                loss.detach().double() * n_rows,
+                loss.new_tensor(float(n_rows), dtype=torch.float64),
+            ]
+        )
+        dist.all_reduce(totals)
+        loss_sum, n_total = totals.tolist()
+        return loss_sum / n_total, int(n_total)
+
+    def sync_buffers(self):
+        """Give every process process 0's buffers (batch normalisation's
+        running statistics: each process's last batch moved its own)."""
+        for buffer in self.module.buffers():
+            dist.broadcast(buffer, 0)
+
+    def close(self):
+        """Detach the wrapper from the module: its gradient hooks would
+        otherwise outlive it until it is garbage-collected."""
+        # a private method of DistributedDataParallel's, hence the getattr
+        remove_hooks = getattr(self.wrapper, "_remove_autograd_hooks", None)
+        if remove_hooks is not None:
+            remove_hooks()
+        self.wrapper = None
+
+
 def _overrides(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
 
@@ -458,7 +619,17 @@ class AutoencoderNet(NeuralNet):
     the targets, adds the ``penalty`` (a :class:`CodePenalty`, or None) to
     the training loss, stops at once on a non-finite loss, and keeps skorch's
     per-batch work off the hot path when no callback asks for it.
+
+    When a ``torch.distributed`` process group of more than one process is
+    initialized, :meth:`fit_epochs` trains data-parallel: each process, given
+    the same data, trains on its share of every epoch's batches through a
+    ``DistributedDataParallel`` wrapper of ``module_``, and records the
+    losses averaged over all processes; ``module_`` stays the bare module.
     """
+
+    # The run in progress when training is data-parallel (only while
+    # fit_epochs runs; not a skorch parameter, so not set in __init__).
+    _data_parallel = None
 
     def __init__(
         self, *args, corruption=None, penalty=None, architecture=None, **kwargs
@@ -486,6 +657,14 @@ class AutoencoderNet(NeuralNet):
         ]
         return self
 
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training)
+        run = self._data_parallel
+        if run is not None:
+            # this process's share of the batches
+            iterator.num_replicas, iterator.rank = run.world_size, run.rank
+        return iterator
+
     def get_split_datasets(self, X, y=None, **fit_params):
         # The estimator splits its data itself (sharing one tensor) and passes
         # the pair ``(train, valid)``; ``valid`` may be None.
@@ -504,7 +683,10 @@ class AutoencoderNet(NeuralNet):
         X_in = Xi if self.corruption is None else self.corruption(Xi)
         if self.penalty is not None and self.penalty.needs_input_grad:
             X_in = X_in.detach().requires_grad_()
-        y_pred = self.infer(X_in, **fit_params)
+        if self._data_parallel is None:
+            y_pred = self.infer(X_in, **fit_params)
+        else:  # the wrapper's forward prepares the gradients' all-reduce
+            y_pred = self._data_parallel.wrapper(X_in, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         if self.penalty is not None:
             loss = loss + self.penalty(X_in, y_pred)
@@ -543,11 +725,19 @@ class AutoencoderNet(NeuralNet):
             return
         # Set the mode once per epoch rather than once per batch.
         self._set_training(training)
+        run = self._data_parallel
         batch_count = 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            loss = step["loss"].item()
+            n_rows = len(batch[0])
+            if run is None:
+                loss = step["loss"].item()
+            else:
+                # Every process records the mean over all processes' rows,
+                # so that stopping rules decide alike everywhere, and a
+                # non-finite loss on one process stops all of them.
+                loss, n_rows = run.mean_loss(step["loss"], n_rows)
             if not math.isfinite(loss):
                 raise NonFiniteLossError(
                     f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
@@ -558,9 +748,11 @@ class AutoencoderNet(NeuralNet):
                     "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
                 )
             self.history.record_batch(prefix + "_loss", loss)
-            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.history.record_batch(prefix + "_batch_size", n_rows)
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
+        if run is not None and training:
+            run.sync_buffers()
         self.history.record(prefix + "_batch_count", batch_count)
 
     def fit_epochs(self, train, valid=None, *, epochs):
@@ -569,38 +761,95 @@ class AutoencoderNet(NeuralNet):
         An :class:`EarlyStopping` stop ends training quietly; a user's
         interrupt (Ctrl-C) ends it with a warning. ``on_train_end`` runs in
         every case, errors included, so the best weights are restored.
+
+        In data-parallel training (see :func:`data_parallel_world`) every
+        process calls this with the same ``train`` and ``valid`` and trains
+        on its share of their batches, ``batch_size`` rows each.
         """
         if not self.initialized_:
             self.initialize()
-        self.notify("on_train_begin", X=train, y=None, epochs=epochs)
-        try:
-            self.fit_loop((train, valid), epochs=epochs)
-        except StopTraining:
-            pass
-        except KeyboardInterrupt:
-            epoch = len(self.history)
-            if epoch and "train_loss" not in self.history[-1]:
-                # an epoch cut short has no losses to report
-                del self.history[-1]
-            warnings.warn(
-                f"Training was interrupted during epoch {epoch}; the model keeps "
-                "the weights it had (the best ones when early stopping restores "
-                f"them), and history_ the {len(self.history)} epochs that "
-                "finished.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        finally:
-            # also after an error: close the progress bar, restore weights
-            self.notify("on_train_end", X=train, y=None)
+        with self._data_parallel_training(train, valid, epochs):
+            self.notify("on_train_begin", X=train, y=None, epochs=epochs)
+            try:
+                self.fit_loop((train, valid), epochs=epochs)
+            except StopTraining:
+                pass
+            except KeyboardInterrupt:
+                epoch = len(self.history)
+                if epoch and "train_loss" not in self.history[-1]:
+                    # an epoch cut short has no losses to report
+                    del self.history[-1]
+                warnings.warn(
+                    f"Training was interrupted during epoch {epoch}; the model "
+                    "keeps the weights it had (the best ones when early stopping "
+                    f"restores them), and history_ the {len(self.history)} epochs "
+                    "that finished.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            finally:
+                # also after an error: close the progress bar, restore weights
+                self.notify("on_train_end", X=train, y=None)
         return self
+
+    @contextmanager
+    def _data_parallel_training(self, train, valid, epochs):
+        """Within this context training is data-parallel when a process
+        group of more than one process is initialized (nothing changes
+        otherwise): ``module_`` trains through a ``DistributedDataParallel``
+        wrapper, dropped again when the context ends, also on an error."""
+        world = data_parallel_world()
+        if world is None:
+            yield
+            return
+        rank, world_size = world
+        run = DataParallelRun(self.module_, rank, world_size, torch.device(self.device))
+        try:
+            generator = self.get_params_for("iterator_train").get("generator")
+            run.check_agreement(
+                [
+                    ("training rows", len(train)),
+                    ("validation rows", 0 if valid is None else len(valid)),
+                    ("features", train.X.shape[1]),
+                    ("batch_size", self.batch_size),
+                    ("epochs", epochs),
+                    (
+                        "shuffle seed",
+                        -1 if generator is None else generator.initial_seed() % 2**62,
+                    ),
+                ]
+            )
+            run.wrap()
+            cuda_indices = [run.device.index] if run.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=cuda_indices):
+                # Dropout masks and sampled codes of this process's own: one
+                # draw from the generator that all processes share, plus the
+                # rank. The callers' generator state is restored afterwards.
+                seed = int(torch.randint(2**62, ())) + rank
+                torch.default_generator.manual_seed(seed)
+                for index in cuda_indices:
+                    torch.cuda.default_generators[index].manual_seed(seed)
+                self._data_parallel = run
+                yield
+        finally:
+            vars(self).pop("_data_parallel", None)
+            run.close()
 
 
 def resolve_device(device):
     """The ``torch.device`` to train on: "auto" is CUDA when present, else
-    the CPU."""
+    the CPU; in data-parallel training, "auto" is this process's own GPU,
+    ``cuda:LOCAL_RANK``."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        world = data_parallel_world()
+        if world is None:
+            return torch.device("cuda")
+        # each process its own GPU: torchrun numbers the processes of a
+        # machine by LOCAL_RANK
+        local_rank = int(os.environ.get("LOCAL_RANK", world[0]))
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as exc:
