@@ -10,7 +10,8 @@ figures (about 7 minutes on 2 cores). The examples read MNIST through
 folder holding the IDX files (or call ``fetch_mnist()`` once to download
 them); without MNIST they fall back to scikit-learn's 8x8 digits::
 
-    SKAE_DATA=../shared/data python -m sphinx -W --keep-going -b html docs docs/_build/html
+    SKAE_DATA=../shared/data \
+        python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 Set ``SKAE_DOCS_INTERSPHINX=1`` to link names of scikit-learn, NumPy, PyTorch
 and skorch to their own documentation; that needs the internet, so it is off
