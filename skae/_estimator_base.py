@@ -213,6 +213,15 @@ def _to_tensors(obj):
     return obj
 
 
+def _value_range(X):
+    """``(min, max)`` of the values of ``X`` (the stored values of a sparse
+    matrix) as floats, or None when it holds none."""
+    values = X.data if sp.issparse(X) else X
+    if not values.size:
+        return None
+    return float(values.min()), float(values.max())
+
+
 def _as_tensor(X):
     """A tensor sharing memory with the float32 array ``X``."""
     if X.flags.writeable:
@@ -580,15 +589,16 @@ class BaseAutoencoder(BaseEstimator):
         self._check_trainable(X)
         return X, None
 
-    def _check_loss_range(self, X):
+    def _check_loss_range(self, X, value_range=None):
         """A ValueError unless ``X`` suits the loss: binary cross-entropy
-        needs values in [0, 1], to train on and to score alike."""
+        needs values in [0, 1], to train on and to score alike.
+        ``value_range`` is ``_value_range(X)`` when the caller has it."""
         if self.loss == "bce":
-            values = X.data if sp.issparse(X) else X
-            if not values.size:
+            value_range = value_range or _value_range(X)
+            if value_range is None:
                 return
             # as the float32 network sees them: 1 + 1e-8 is 1
-            low, high = np.float32(values.min()), np.float32(values.max())
+            low, high = np.float32(value_range[0]), np.float32(value_range[1])
             if low < 0 or high > 1:
                 raise ValueError(
                     "loss='bce' needs X in [0, 1], but X ranges over "
@@ -603,10 +613,10 @@ class BaseAutoencoder(BaseEstimator):
     _input_limit = 1e15
 
     def _check_trainable(self, X):
-        self._check_loss_range(X)
-        values = X.data if sp.issparse(X) else X
-        if self._input_limit is not None and values.size:
-            largest = max(float(values.max()), -float(values.min()))
+        value_range = _value_range(X)
+        self._check_loss_range(X, value_range)
+        if self._input_limit is not None and value_range is not None:
+            largest = max(value_range[1], -value_range[0])
             if largest > self._input_limit:
                 raise ValueError(
                     f"X holds values of magnitude up to {largest:.3g}; the "
