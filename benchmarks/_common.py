@@ -146,3 +146,11 @@ def write_results(name, rows, columns, meta, notes="", runs=None):
     text = "\n".join(lines) + f"\n\n{info}\n" + (f"\n{notes}\n" if notes else "")
     (RESULTS / f"{name}.md").write_text(text)
     print(text)
+
+
+def proc_status_mb(field):
+    """The ``field`` of /proc/self/status (VmRSS, VmHWM, ...) in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")

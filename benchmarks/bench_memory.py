@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import machine, write_results
+from _common import machine, proc_status_mb, write_results
 
 N_FEATURES = 100
 CALLS = [
@@ -32,13 +32,6 @@ CALLS = [
     ("ReconstructionOutlierDetector", "score_samples"),
     ("VariationalAutoencoder", "score_samples"),
 ]
-
-
-def status_kb(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def measure(model_path, method, n_rows):
@@ -51,16 +44,16 @@ def measure(model_path, method, n_rows):
         model = pickle.load(f)
     X = np.random.default_rng(1).standard_normal((n_rows, N_FEATURES), np.float32)
     Path("/proc/self/clear_refs").write_text("5")  # peak := current
-    before = status_kb("VmRSS")
+    before = proc_status_mb("VmRSS")
     start = time.perf_counter()
     out = getattr(model, method)(X)
     seconds = time.perf_counter() - start
-    peak = status_kb("VmHWM")
+    peak = proc_status_mb("VmHWM")
     print(
         repr(
             {
-                "before": before / 1024,
-                "peak": peak / 1024,
+                "before": before,
+                "peak": peak,
                 "input": X.nbytes / 2**20,
                 "output": out.nbytes / 2**20,
                 "seconds": seconds,

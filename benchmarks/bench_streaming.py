@@ -24,17 +24,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import machine, write_results
+from _common import machine, proc_status_mb, write_results
 
 N_FEATURES = 100
 CHUNK_ROWS = 262_144
-
-
-def status_mb(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def chunks(path, rows):
@@ -62,7 +55,7 @@ def train(path, how):
         est.fit(np.load(path, mmap_mode="r"))
     seconds = time.perf_counter() - start
     loss = est.history_[-1, "train_loss"]
-    print(repr({"peak": status_mb("VmHWM"), "seconds": seconds, "loss": loss}))
+    print(repr({"peak": proc_status_mb("VmHWM"), "seconds": seconds, "loss": loss}))
 
 
 def write_file(path, n_rows):
