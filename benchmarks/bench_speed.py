@@ -19,11 +19,14 @@ count for every tool:
   layers (its code layer has a ReLU; skae's is linear), solver adam,
   ``tol=0``; inference is ``predict`` plus the row errors.
 
-Every tool runs on ``--threads`` threads (torch's and the BLAS's alike).
-Fit time is the whole ``fit`` divided by the epochs (what a user pays,
-setup included). Each tool runs ``--repeats`` times, the tools alternating
-within one process; the table gives the median, the ratio of medians to the
-bare loop, and the spread of that ratio over the repeats (min-max).
+Every tool runs on ``--threads`` threads (torch's and the BLAS's alike). Fit
+time is the whole ``fit`` divided by the epochs (what a user pays, setup
+included). An inference time is the median of as many calls as fit in half a
+second (at least 2, at most 50), so that calls of a few milliseconds are not a
+single noisy reading. Each tool runs ``--repeats`` times, the tools
+alternating within one process; the table gives the median, the ratio of
+medians to the bare loop, and the spread of that ratio over the repeats (min-
+max).
 
     python benchmarks/bench_speed.py            # full
     python benchmarks/bench_speed.py --quick    # smoke run, seconds
@@ -77,6 +80,14 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
+def per_call(fn, min_time=0.5, max_calls=50):
+    """Median seconds of one call of ``fn`` over as many calls as fit in
+    ``min_time`` seconds (at least 2, at most ``max_calls``)."""
+    first, _ = timed(fn)
+    n_calls = int(np.clip(min_time // max(first, 1e-9), 2, max_calls))
+    return statistics.median([first] + [timed(fn)[0] for _ in range(n_calls - 1)])
+
+
 def bare_fit(X, hidden, n_components, batch_size, epochs, seed=0):
     module = make_module(X.shape[1], hidden, n_components, seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
@@ -101,22 +112,24 @@ def bare_inference(module, X):
     """Seconds for the codes and for the row errors of X."""
     module.eval()
     X = torch.from_numpy(X)
-    with torch.no_grad():
-        start = time.perf_counter()
-        codes = [
+
+    @torch.no_grad()
+    def codes():
+        batches = [
             module.encoder(X[i : i + INFERENCE_ROWS])
             for i in range(0, len(X), INFERENCE_ROWS)
         ]
-        codes = torch.cat(codes).numpy()
-        t_codes = time.perf_counter() - start
-        start = time.perf_counter()
-        errors = []
+        return torch.cat(batches).numpy()
+
+    @torch.no_grad()
+    def errors():
+        batches = []
         for i in range(0, len(X), INFERENCE_ROWS):
             Xb = X[i : i + INFERENCE_ROWS]
-            errors.append(F.mse_loss(module(Xb)[0], Xb, reduction="none").mean(1))
-        errors = torch.cat(errors).numpy()
-        t_errors = time.perf_counter() - start
-    return t_codes, t_errors
+            batches.append(F.mse_loss(module(Xb)[0], Xb, reduction="none").mean(1))
+        return torch.cat(batches).numpy()
+
+    return per_call(codes), per_call(errors)
 
 
 def skae_case(X, hidden, n_components, batch_size, epochs):
@@ -132,8 +145,8 @@ def skae_case(X, hidden, n_components, batch_size, epochs):
     )
     t_fit, _ = timed(lambda: model.fit(X))
     assert model.n_iter_ == epochs
-    t_codes, _ = timed(lambda: model.transform(X))
-    t_errors, _ = timed(lambda: model.score_samples(X))
+    t_codes = per_call(lambda: model.transform(X))
+    t_errors = per_call(lambda: model.score_samples(X))
     return t_fit / epochs, t_codes, t_errors
 
 
@@ -157,7 +170,7 @@ def skorch_case(X, hidden, n_components, batch_size, epochs):
     def errors():
         return np.mean((net.predict(X) - X) ** 2, axis=1)
 
-    t_errors, _ = timed(errors)
+    t_errors = per_call(errors)
     return t_fit / epochs, None, t_errors
 
 
@@ -176,7 +189,7 @@ def pyod_case(X, hidden, n_components, batch_size, epochs):
     )
     with contextlib.redirect_stdout(io.StringIO()):
         t_fit, _ = timed(lambda: model.fit(X))
-        t_errors, _ = timed(lambda: model.decision_function(X))
+        t_errors = per_call(lambda: model.decision_function(X))
     return t_fit / epochs, None, t_errors
 
 
@@ -197,7 +210,7 @@ def sklearn_case(X, hidden, n_components, batch_size, epochs):
     def errors():
         return np.mean((model.predict(X) - X) ** 2, axis=1)
 
-    t_errors, _ = timed(errors)
+    t_errors = per_call(errors)
     return t_fit / epochs, None, t_errors
 
 

@@ -7,6 +7,7 @@ as arrays.
 
 import inspect
 import json
+import math
 import warnings
 from copy import deepcopy
 from numbers import Integral, Real
@@ -907,13 +908,15 @@ class BaseAutoencoder(BaseEstimator):
         shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
         out = np.empty(shape, dtype=dtype)
         module = self.net_.module_
-        module.eval()
+        # eval() walks the whole module tree; skip it when nothing trains
+        if any(submodule.training for submodule in module.modules()):
+            module.eval()
         with torch.no_grad():
             for rows, Xb in self._inference_batches(X, codes):
                 result = fn(Xb)[: rows.stop - rows.start]
                 # one reduction; the element-wise test only when it fails
                 # (finite values whose sum overflows)
-                if not torch.isfinite(result.sum()) and not (
+                if not math.isfinite(result.sum().item()) and not (
                     torch.isfinite(result).all()
                 ):
                     raise ValueError(
