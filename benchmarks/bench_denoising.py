@@ -5,6 +5,8 @@ architecture.
 Train on 10000 clean training images (pixels / 255); corrupt 2000 test images
 with gaussian noise of standard deviation 0.4 clipped to [0, 1], the setting of
 the Keras denoising tutorial; compare each output with the clean images.
+Denoising autoencoders train with gaussian noise at the default
+``noise_level=0.2`` and at the test noise's level (``--noise-level``).
 PSNR = 10 log10(1 / MSE) over all test pixels (the pixel range is 1). The
 networks train once per seed (``--seeds``, 0 1 2 by default) on one torch
 thread (``--threads``); the table gives the median over seeds and the range,
@@ -53,6 +55,10 @@ def main():
             (
                 "AutoencoderTransformer (trained clean)",
                 AutoencoderTransformer(**common),
+            ),
+            (
+                "DenoisingAutoencoder (gaussian, default noise_level=0.2)",
+                DenoisingAutoencoder(**common),
             ),
             (
                 f"DenoisingAutoencoder (gaussian {args.noise_level})",

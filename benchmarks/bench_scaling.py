@@ -1,17 +1,17 @@
 """How fit time and memory grow with the data: rows and features.
 
 AutoencoderTransformer (hidden_layer_sizes=(64, 32), n_components=8, batch
-64, 2 epochs, stopping rule off, one thread) on standard normal float32
+64, 3 epochs, stopping rule off, one thread) on standard normal float32
 data: 10k, 40k and 160k rows at 20 features, and 20, 200 and 2000 features
 at 20k rows. Each configuration runs in a fresh process, which reports the
 fit time per epoch and its peak resident memory (RSS) before and after
 ``fit``: the data are created first, and a warm-up fit on 256 rows sets up
 what torch allocates once per process, so the growth is what fitting these
 data costs beyond the data themselves. Time per epoch is the median of the
-epochs' durations in ``history_``. The table also gives the memory of one
-training batch's activations as a yardstick. Linear scaling means time per
-epoch per row is flat across the row counts; bounded memory means the growth
-does not follow the data size.
+epochs' durations in ``history_``, with their range (min-max). The table
+also gives the memory of one training batch's activations as a yardstick.
+Linear scaling means time per epoch per row is flat across the row counts;
+bounded memory means the growth does not follow the data size.
 
     python benchmarks/bench_scaling.py            # full
     python benchmarks/bench_scaling.py --quick    # smoke run, seconds
@@ -22,7 +22,8 @@ import json
 import subprocess
 import sys
 
-from _common import machine, write_results
+import numpy as np
+from _common import machine, median_spread, write_results
 
 CHILD = """
 import json, resource, sys, time
@@ -45,8 +46,8 @@ start = time.perf_counter()
 model = AutoencoderTransformer(**params).fit(X)
 seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-epoch = float(np.median(model.history_[:, "dur"]))
-print(json.dumps({"seconds": seconds / epochs, "epoch": epoch,
+epochs_s = [float(s) for s in model.history_[:, "dur"]]
+print(json.dumps({"seconds": seconds / epochs, "epochs_s": epochs_s,
                   "before_kb": before, "after_kb": after}))
 """
 
@@ -70,10 +71,11 @@ def main():
     else:
         configs = [(10_000, 20), (40_000, 20), (160_000, 20)]
         configs += [(20_000, 20), (20_000, 200), (20_000, 2000)]
-        epochs = 2
+        epochs = 3
     rows = []
     for n_rows, n_features in configs:
         result = run(n_rows, n_features, epochs)
+        epoch = float(np.median(result["epochs_s"]))
         data_mb = n_rows * n_features * 4 / 2**20
         # activations of one batch, forward and backward, all layers
         widths = (n_features, 64, 32, 8, 32, 64, n_features)
@@ -82,8 +84,8 @@ def main():
             {
                 "rows": n_rows,
                 "features": n_features,
-                "s/epoch": f"{result['epoch']:.3f}",
-                "us per row per epoch": f"{1e6 * result['epoch'] / n_rows:.2f}",
+                "s/epoch": median_spread(result["epochs_s"], ".3f"),
+                "us per row per epoch": f"{1e6 * epoch / n_rows:.2f}",
                 "fit s/epoch (setup included)": f"{result['seconds']:.3f}",
                 "data (MB)": f"{data_mb:.1f}",
                 "peak RSS before fit (MB)": f"{result['before_kb'] / 1024:.0f}",
@@ -94,7 +96,8 @@ def main():
             }
         )
         print(rows[-1], flush=True)
-    meta = machine() | {"epochs": epochs, "threads": 1}
+    # the fits run in child processes, each on one torch thread
+    meta = machine() | {"torch_threads": 1, "epochs": epochs}
     write_results(
         "scaling" + ("_quick" if args.quick else ""), rows, list(rows[0]), meta
     )
