@@ -36,6 +36,12 @@ def load_mnist_images(kind="train", n=None):
     return load_mnist(kind, n)[0]
 
 
+def mean_squared_error(X_hat, X):
+    """The mean squared error over all entries of ``X_hat`` against ``X``,
+    computed in float64 (a model's float32 output included)."""
+    return float(np.mean((np.asarray(X_hat, dtype=np.float64) - X) ** 2))
+
+
 def machine():
     import sklearn
     import skorch

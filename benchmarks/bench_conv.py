@@ -30,6 +30,7 @@ import numpy as np
 from _common import (
     load_mnist_images,
     machine,
+    mean_squared_error,
     parse_args,
     seeds_note,
     summarise,
@@ -45,7 +46,7 @@ def n_parameters(model):
 
 
 def mse(model, X):
-    return float(np.mean((model.predict(X).astype(np.float64) - X) ** 2))
+    return mean_squared_error(model.predict(X), X)
 
 
 def fit_timed(model, X):
@@ -149,7 +150,7 @@ def main():
         random_state=args.seeds[0],
     )
     seconds = fit_timed(rgb, X_rgb)
-    baseline = float(np.mean((X_rgb.mean(axis=0) - X_rgb_test) ** 2))
+    baseline = mean_squared_error(X_rgb.mean(axis=0), X_rgb_test)
     rgb_rows = [
         {
             "network": "conv 3x64x64 -> 32 -> 64 -> 128 channels -> 512",

@@ -19,8 +19,13 @@ is fitted once per seed (``--seeds``, 0 1 2 by default) on one torch thread
 import argparse
 import time
 
-import numpy as np
-from _common import load_mnist_images, parse_args, summarise, write_seed_results
+from _common import (
+    load_mnist_images,
+    mean_squared_error,
+    parse_args,
+    summarise,
+    write_seed_results,
+)
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
@@ -46,9 +51,7 @@ def main():
     X_test = load_mnist_images("test", n_test)
 
     pca = PCA(N_COMPONENTS, random_state=0).fit(X_train)
-    pca_mse = float(
-        np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-    )
+    pca_mse = mean_squared_error(pca.inverse_transform(pca.transform(X_test)), X_test)
     runs = []
     for seed in args.seeds:
         for name, params in settings().items():
@@ -62,9 +65,7 @@ def main():
             start = time.perf_counter()
             model.fit(X_train)
             seconds = time.perf_counter() - start
-            mse = float(
-                np.mean((model.predict(X_test).astype(np.float64) - X_test) ** 2)
-            )
+            mse = mean_squared_error(model.predict(X_test), X_test)
             runs.append(
                 {
                     "seed": seed,

@@ -21,14 +21,20 @@ import argparse
 import time
 
 import numpy as np
-from _common import load_mnist_images, parse_args, summarise, write_seed_results
+from _common import (
+    load_mnist_images,
+    mean_squared_error,
+    parse_args,
+    summarise,
+    write_seed_results,
+)
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
 from skae.noise import gaussian_noise
 
 
 def psnr(X_hat, X):
-    return float(10 * np.log10(1 / np.mean((np.asarray(X_hat, np.float64) - X) ** 2)))
+    return 10 * np.log10(1 / mean_squared_error(X_hat, X))
 
 
 def main():

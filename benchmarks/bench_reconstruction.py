@@ -25,8 +25,13 @@ n_components=32 (conv_channels (32, 64) against the default included).
 import argparse
 import time
 
-import numpy as np
-from _common import load_mnist_images, parse_args, summarise, write_seed_results
+from _common import (
+    load_mnist_images,
+    mean_squared_error,
+    parse_args,
+    summarise,
+    write_seed_results,
+)
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
@@ -76,7 +81,7 @@ def main():
                 model.fit(X_train)
                 seconds = time.perf_counter() - start
                 reconstruction = model.inverse_transform(model.transform(X_test))
-                mse = float(np.mean((reconstruction.astype(np.float64) - X_test) ** 2))
+                mse = mean_squared_error(reconstruction, X_test)
                 pca_mse = mse if name == "PCA" else pca_mse
                 runs.append(
                     {
