@@ -2,6 +2,8 @@
 
 import io
 import pickle
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -511,6 +513,61 @@ def test_bad_inference_input(X):
         ae.inverse_transform(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="Expected 2D array"):
         ae.score_samples(X[0])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        np.asarray,
+        np.asfortranarray,
+        lambda A: A[::-1],  # negative strides
+        sp.csr_matrix,
+        lambda A: np.asarray(A, dtype=np.float32),
+    ],
+    ids=["C", "F", "reversed", "csr", "float32"],
+)
+@pytest.mark.parametrize(
+    "value, message",
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
+)
+@pytest.mark.parametrize("method", ["transform", "predict", "score_samples"])
+def test_non_finite_inference_input(X, layout, value, message, method):
+    ae = quick().fit(X)
+    bad = X[:5].copy()
+    bad[3, 2] = value
+    with pytest.raises(ValueError, match=message):
+        getattr(ae, method)(layout(bad))
+
+
+def test_finite_inference_input_whose_sum_overflows(X):
+    # The finiteness check's sum overflows; the element-wise test finds every
+    # value finite, so the error is the network's, not "contains infinity".
+    ae = quick().fit(X)
+    huge = np.full((4, 6), 3e38, dtype=np.float32)
+    with pytest.raises(ValueError, match="output is not finite"):
+        ae.transform(huge)
+
+
+def test_read_only_inference_input_does_not_warn(tmp_path):
+    # torch warns once per process on sharing a read-only array, hence the
+    # fresh process; joblib hands parallel searches read-only memmaps.
+    code = """
+import warnings
+import numpy as np
+from skae import AutoencoderTransformer
+
+X = np.random.default_rng(0).standard_normal((40, 5)).astype(np.float32)
+ae = AutoencoderTransformer(2, hidden_layer_sizes=(8,), max_epochs=2).fit(X)
+np.save("X.npy", X)
+np.save("Z.npy", ae.transform(X))
+X_read_only = np.load("X.npy", mmap_mode="r")
+Z_read_only = np.load("Z.npy", mmap_mode="r")
+warnings.simplefilter("error")
+ae.inverse_transform(Z_read_only)
+ae.transform(X_read_only)
+ae.score_samples(X_read_only)
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
 
 
 @pytest.mark.parametrize("method", ["transform", "predict", "score_samples", "score"])
