@@ -21,12 +21,14 @@ count for every tool:
 
 Every tool runs on ``--threads`` threads (torch's and the BLAS's alike). Fit
 time is the whole ``fit`` divided by the epochs (what a user pays, setup
-included). An inference time is the median of as many calls as fit in half a
-second (at least 2, at most 50), so that calls of a few milliseconds are not a
-single noisy reading. Each tool runs ``--repeats`` times, the tools
-alternating within one process; the table gives the median, the ratio of
-medians to the bare loop, and the spread of that ratio over the repeats (min-
-max).
+included). Inference is timed on the fitted models of one repeat together:
+the tools' calls alternate, one call each per round, for at least 3 rounds
+and 2 seconds (at most 200 rounds), so that a drift in the machine's speed
+touches every tool alike and calls of a few milliseconds are many readings;
+a tool's time is its median over the rounds. Each tool runs ``--repeats``
+times, the tools alternating within one process; the table gives the median
+over the repeats, the ratio of medians to the bare loop, and the spread of
+that ratio over the repeats (min-max).
 
     python benchmarks/bench_speed.py            # full
     python benchmarks/bench_speed.py --quick    # smoke run, seconds
@@ -80,12 +82,20 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def per_call(fn, min_time=0.5, max_calls=50):
-    """Median seconds of one call of ``fn`` over as many calls as fit in
-    ``min_time`` seconds (at least 2, at most ``max_calls``)."""
-    first, _ = timed(fn)
-    n_calls = int(np.clip(min_time // max(first, 1e-9), 2, max_calls))
-    return statistics.median([first] + [timed(fn)[0] for _ in range(n_calls - 1)])
+def interleaved(fns, min_time=2.0, min_rounds=3, max_rounds=200):
+    """Median seconds of one call of each of ``fns`` (name -> callable),
+    called in turn round after round, after one unrecorded round: at least
+    ``min_rounds`` rounds and ``min_time`` seconds, at most ``max_rounds``."""
+    for fn in fns.values():
+        fn()
+    samples = {name: [] for name in fns}
+    start = time.perf_counter()
+    for done in range(1, max_rounds + 1):
+        for name, fn in fns.items():
+            samples[name].append(timed(fn)[0])
+        if done >= min_rounds and time.perf_counter() - start >= min_time:
+            break
+    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def bare_fit(X, hidden, n_components, batch_size, epochs, seed=0):
@@ -109,7 +119,7 @@ def bare_fit(X, hidden, n_components, batch_size, epochs, seed=0):
 
 
 def bare_inference(module, X):
-    """Seconds for the codes and for the row errors of X."""
+    """Callables giving the codes and the row errors of X."""
     module.eval()
     X = torch.from_numpy(X)
 
@@ -129,7 +139,7 @@ def bare_inference(module, X):
             batches.append(F.mse_loss(module(Xb)[0], Xb, reduction="none").mean(1))
         return torch.cat(batches).numpy()
 
-    return per_call(codes), per_call(errors)
+    return {"codes": codes, "row errors": errors}
 
 
 def skae_case(X, hidden, n_components, batch_size, epochs):
@@ -145,9 +155,11 @@ def skae_case(X, hidden, n_components, batch_size, epochs):
     )
     t_fit, _ = timed(lambda: model.fit(X))
     assert model.n_iter_ == epochs
-    t_codes = per_call(lambda: model.transform(X))
-    t_errors = per_call(lambda: model.score_samples(X))
-    return t_fit / epochs, t_codes, t_errors
+    calls = {
+        "codes": lambda: model.transform(X),
+        "row errors": lambda: model.score_samples(X),
+    }
+    return t_fit / epochs, calls
 
 
 def skorch_case(X, hidden, n_components, batch_size, epochs):
@@ -170,8 +182,7 @@ def skorch_case(X, hidden, n_components, batch_size, epochs):
     def errors():
         return np.mean((net.predict(X) - X) ** 2, axis=1)
 
-    t_errors = per_call(errors)
-    return t_fit / epochs, None, t_errors
+    return t_fit / epochs, {"row errors": errors}
 
 
 def pyod_case(X, hidden, n_components, batch_size, epochs):
@@ -189,8 +200,12 @@ def pyod_case(X, hidden, n_components, batch_size, epochs):
     )
     with contextlib.redirect_stdout(io.StringIO()):
         t_fit, _ = timed(lambda: model.fit(X))
-        t_errors = per_call(lambda: model.decision_function(X))
-    return t_fit / epochs, None, t_errors
+
+    def errors():
+        with contextlib.redirect_stdout(io.StringIO()):
+            return model.decision_function(X)
+
+    return t_fit / epochs, {"row errors": errors}
 
 
 def sklearn_case(X, hidden, n_components, batch_size, epochs):
@@ -210,8 +225,7 @@ def sklearn_case(X, hidden, n_components, batch_size, epochs):
     def errors():
         return np.mean((model.predict(X) - X) ** 2, axis=1)
 
-    t_errors = per_call(errors)
-    return t_fit / epochs, None, t_errors
+    return t_fit / epochs, {"row errors": errors}
 
 
 def main():
@@ -234,6 +248,7 @@ def main():
     ]
     repeats = 1 if args.quick else args.repeats
     epochs = 1 if args.quick else args.epochs
+    min_time = 0.2 if args.quick else 2.0  # seconds of inference rounds
     tools = {
         "skae": skae_case,
         "skorch NeuralNetRegressor": skorch_case,
@@ -256,17 +271,18 @@ def main():
             for _ in range(repeats):
                 t_fit, module = bare_fit(X, hidden, n_components, batch_size, epochs)
                 times["bare loop"].append(t_fit)
-                t_codes, t_errors = bare_inference(module, X)
-                codes["bare loop"].append(t_codes)
-                errors["bare loop"].append(t_errors)
+                calls = {"bare loop": bare_inference(module, X)}
                 for tool, case in tools.items():
-                    t_fit, t_codes, t_errors = case(
+                    t_fit, calls[tool] = case(
                         X, hidden, n_components, batch_size, epochs
                     )
                     times[tool].append(t_fit)
-                    errors[tool].append(t_errors)
-                    if t_codes is not None:
-                        codes[tool].append(t_codes)
+                if batch_size != args.batch_sizes[0]:
+                    continue  # inference has no batch size: timed once
+                for output, table in (("codes", codes), ("row errors", errors)):
+                    fns = {tool: c[output] for tool, c in calls.items() if output in c}
+                    for tool, seconds in interleaved(fns, min_time).items():
+                        table[tool].append(seconds)
             for tool in times:
                 fit_rows.append(
                     {
