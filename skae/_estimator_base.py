@@ -234,23 +234,6 @@ def _as_tensor(X):
         return torch.from_numpy(X)
 
 
-def _assert_all_finite(X, estimator_name):
-    """scikit-learn's check that the validated ``X`` (a float array or
-    sparse matrix) holds no NaN or infinity, with its messages. Its first
-    pass, a sum that is finite in the common case, runs in torch: on one
-    thread that takes a third of numpy's float32 sum, which was the largest
-    cost of ``transform`` beyond the network's own on narrow data (0.15 ms
-    of 6.5 ms for 50000 rows of 20 features)."""
-    values = X.data if sp.issparse(X) else X
-    if values.size and min(values.strides, default=0) >= 0:
-        total = _as_tensor(values).sum().item()
-    else:  # torch takes no negative strides
-        total = float(np.sum(values))
-    if not math.isfinite(total):
-        # finite values may overflow the sum: the element-wise test decides
-        assert_all_finite(X, estimator_name=estimator_name, input_name="X")
-
-
 _WEIGHTS_FORMAT = "skae.weights"
 
 
@@ -613,7 +596,9 @@ class BaseAutoencoder(BaseEstimator):
         ``value_range`` is ``_value_range(X)`` when the caller has it."""
         if self.loss == "bce":
             value_range = value_range or _value_range(X)
-            if value_range is None:
+            # NaN or infinity: the inference batches report it in
+            # scikit-learn's words (fit has refused it already)
+            if value_range is None or not np.isfinite(value_range).all():
                 return
             # as the float32 network sees them: 1 + 1e-8 is 1
             low, high = np.float32(value_range[0]), np.float32(value_range[1])
@@ -654,8 +639,12 @@ class BaseAutoencoder(BaseEstimator):
             )
 
     def _validate_inference_data(self, X):
+        """Validate rows to infer on. Their finiteness is checked batch by
+        batch in ``_inference_batches``, while each batch is in the CPU's
+        cache: a separate pass over X cost more than the network's own
+        overhead (``transform`` of 50000 rows of 20 features)."""
         check_is_fitted(self)
-        X = validate_data(
+        return validate_data(
             self,
             X,
             accept_sparse=self._accept_sparse,
@@ -663,8 +652,6 @@ class BaseAutoencoder(BaseEstimator):
             reset=False,
             ensure_all_finite=False,
         )
-        _assert_all_finite(X, type(self).__name__)
-        return X
 
     def _validate_codes(self, Z):
         check_is_fitted(self)
@@ -900,6 +887,10 @@ class BaseAutoencoder(BaseEstimator):
         batch as a float32 tensor on the device, as the network sees it
         (``_network_input`` is not applied to ``codes``).
 
+        Rows (not codes, which ``_validate_codes`` checked) must be finite:
+        a batch whose sum is not is checked element-wise, with
+        scikit-learn's messages ("Input X contains NaN").
+
         Each batch is padded with zero rows to a multiple of
         ``_INFERENCE_ROW_MULTIPLE``: matrix kernels round the rows of a
         partial tile differently, and padding makes a row's output the same
@@ -910,10 +901,25 @@ class BaseAutoencoder(BaseEstimator):
         # whole multiples, so that only the last batch may need padding
         rows = max(rows - rows % _INFERENCE_ROW_MULTIPLE, _INFERENCE_ROW_MULTIPLE)
         device = torch.device(self.net_.device)
+        sparse = sp.issparse(X)
+        # float32 rows are sliced from one tensor sharing their memory; other
+        # rows are converted batch by batch, never copied whole
+        whole = None
+        if not sparse and X.dtype == np.float32 and min(X.strides) >= 0:
+            whole = _as_tensor(X)
         for start, stop in batch_bounds(X.shape[0], rows):
-            Xb = X[start:stop]
-            Xb = Xb.toarray() if sp.issparse(Xb) else Xb
-            Xb = _as_tensor(np.asarray(Xb, dtype=np.float32)).to(device)
+            if whole is not None:
+                Xb = whole[start:stop]
+            else:
+                Xb = X[start:stop].toarray() if sparse else X[start:stop]
+                # torch takes no negative strides
+                Xb = _as_tensor(np.ascontiguousarray(Xb, dtype=np.float32))
+            if not codes and not math.isfinite(Xb.sum().item()):
+                # finite values may overflow the sum: decide element-wise
+                assert_all_finite(
+                    X[start:stop], estimator_name=type(self).__name__, input_name="X"
+                )
+            Xb = Xb.to(device)
             if not codes:
                 Xb = self._network_input(Xb)
             n_pad = -(stop - start) % _INFERENCE_ROW_MULTIPLE
@@ -927,6 +933,7 @@ class BaseAutoencoder(BaseEstimator):
         array of ``dtype`` with ``n_outputs`` columns (1-D when None)."""
         shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
         out = np.empty(shape, dtype=dtype)
+        out_tensor = torch.from_numpy(out)  # copies from any device land here
         module = self.net_.module_
         # eval() walks the whole module tree; skip it when nothing trains
         if any(submodule.training for submodule in module.modules()):
@@ -945,7 +952,7 @@ class BaseAutoencoder(BaseEstimator):
                         "arithmetic, or far outside the range it was trained "
                         "on. Scale the input as the training data was scaled."
                     )
-                out[rows] = result.cpu().numpy()
+                out_tensor[rows] = result
         return out
 
     def _transform(self, X):

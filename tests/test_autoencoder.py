@@ -531,8 +531,10 @@ def test_bad_inference_input(X):
     [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
 )
 @pytest.mark.parametrize("method", ["transform", "predict", "score_samples"])
-def test_non_finite_inference_input(X, layout, value, message, method):
-    ae = quick().fit(X)
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_non_finite_inference_input(X, layout, value, message, method, loss):
+    X = (X - X.min()) / (X.max() - X.min())  # in [0, 1], for bce
+    ae = quick(loss=loss).fit(X)
     bad = X[:5].copy()
     bad[3, 2] = value
     with pytest.raises(ValueError, match=message):

@@ -9,6 +9,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
+import skae._estimator_base as estimator_base
 from skae import (
     AutoencoderTransformer,
     DenoisingAutoencoder,
@@ -275,3 +276,34 @@ def test_variational_autoencoder_trains_on_unscaled_input(data):
     X = data[0] * 1000
     est = make(VariationalAutoencoder, loss="mse", max_epochs=3).fit(X)
     assert np.all(np.isfinite(est.score_samples(X)))
+
+
+# --- non-finite input at inference -------------------------------------------
+
+INFERENCE_METHODS = (
+    "transform",
+    "predict",
+    "predict_proba",
+    "score_samples",
+    "decision_function",
+    "feature_errors",
+    "score",
+)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    "value, message",
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
+)
+def test_non_finite_input_at_inference(cls, data, value, message, monkeypatch):
+    est = fit(make(cls, max_epochs=2, batch_size=16), data)
+    # inference batches of 16 rows: the bad row is in the seventh
+    monkeypatch.setattr(estimator_base, "_INFERENCE_MAX_ROWS", 16)
+    X = data[0].copy()
+    X[100, 1] = value
+    for method in INFERENCE_METHODS:
+        if hasattr(est, method):
+            args = (X, data[1]) if method == "score" else (X,)
+            with pytest.raises(ValueError, match=message):
+                getattr(est, method)(*args)
