@@ -7,9 +7,12 @@ at 20k rows. Each configuration runs in a fresh process, which reports the
 fit time per epoch and its peak resident memory (RSS) before and after
 ``fit``: the data are created first, and a warm-up fit on 256 rows sets up
 what torch allocates once per process, so the growth is what fitting these
-data costs beyond the data themselves. Time per epoch is the median of the
-epochs' durations in ``history_``, with their range (min-max). The table
-also gives the memory of one training batch's activations as a yardstick.
+data costs beyond the data themselves. Each configuration runs in
+``--repeats`` processes (3), round after round over the configurations; a
+process's time per epoch is the median of its epochs' durations in
+``history_``, and the table gives the median over the processes with their
+range (min-max). The table also gives the memory of one training batch's
+activations as a yardstick.
 Linear scaling means time per epoch per row is flat across the row counts;
 bounded memory means the growth does not follow the data size.
 
@@ -65,17 +68,26 @@ def run(n_rows, n_features, epochs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.quick:
-        configs, epochs = [(1000, 20), (4000, 20), (2000, 200)], 1
+        configs, epochs, repeats = [(1000, 20), (4000, 20), (2000, 200)], 1, 1
     else:
         configs = [(10_000, 20), (40_000, 20), (160_000, 20)]
         configs += [(20_000, 20), (20_000, 200), (20_000, 2000)]
-        epochs = 3
+        epochs, repeats = 3, args.repeats
+    # round after round over the configurations, so that a drift in the
+    # machine's speed touches each alike
+    runs = {config: [] for config in configs}
+    for _ in range(repeats):
+        for config in configs:
+            runs[config].append(run(*config, epochs))
+            print(config, runs[config][-1], flush=True)
     rows = []
-    for n_rows, n_features in configs:
-        result = run(n_rows, n_features, epochs)
-        epoch = float(np.median(result["epochs_s"]))
+    for (n_rows, n_features), results in runs.items():
+        # per process: the median epoch; growth of the peak RSS in the fit
+        epoch_s = [float(np.median(r["epochs_s"])) for r in results]
+        growth = [(r["after_kb"] - r["before_kb"]) / 1024 for r in results]
         data_mb = n_rows * n_features * 4 / 2**20
         # activations of one batch, forward and backward, all layers
         widths = (n_features, 64, 32, 8, 32, 64, n_features)
@@ -84,22 +96,32 @@ def main():
             {
                 "rows": n_rows,
                 "features": n_features,
-                "s/epoch": median_spread(result["epochs_s"], ".3f"),
-                "us per row per epoch": f"{1e6 * epoch / n_rows:.2f}",
-                "fit s/epoch (setup included)": f"{result['seconds']:.3f}",
-                "data (MB)": f"{data_mb:.1f}",
-                "peak RSS before fit (MB)": f"{result['before_kb'] / 1024:.0f}",
-                "peak RSS growth in fit (MB)": (
-                    f"{(result['after_kb'] - result['before_kb']) / 1024:.1f}"
+                "s/epoch": median_spread(epoch_s, ".3f"),
+                "us per row per epoch": f"{1e6 * np.median(epoch_s) / n_rows:.2f}",
+                "fit s/epoch (setup included)": median_spread(
+                    [r["seconds"] for r in results], ".3f"
                 ),
+                "data (MB)": f"{data_mb:.1f}",
+                "peak RSS before fit (MB)": median_spread(
+                    [r["before_kb"] / 1024 for r in results], ".0f"
+                ),
+                "peak RSS growth in fit (MB)": median_spread(growth, ".1f"),
                 "one batch's activations (MB)": f"{batch_mb:.2f}",
             }
         )
-        print(rows[-1], flush=True)
     # the fits run in child processes, each on one torch thread
-    meta = machine() | {"torch_threads": 1, "epochs": epochs}
+    meta = machine() | {"torch_threads": 1, "epochs": epochs, "repeats": repeats}
+    notes = (
+        f"Medians over {repeats} process(es) per configuration, run round after "
+        "round, with the range (min-max) in brackets; a process's time per "
+        "epoch is the median of its epochs."
+    )
     write_results(
-        "scaling" + ("_quick" if args.quick else ""), rows, list(rows[0]), meta
+        "scaling" + ("_quick" if args.quick else ""),
+        rows,
+        list(rows[0]),
+        meta,
+        notes,
     )
 
 
