@@ -12,9 +12,9 @@ data costs beyond the data themselves. Each configuration runs in
 process's time per epoch is the median of its epochs' durations in
 ``history_``, and the table gives the median over the processes with their
 range (min-max). The table also gives the memory of one training batch's
-activations as a yardstick.
-Linear scaling means time per epoch per row is flat across the row counts;
-bounded memory means the growth does not follow the data size.
+activations as a yardstick. Linear scaling means time per epoch per row is
+flat across the row counts; bounded memory means the growth does not follow
+the data size.
 
     python benchmarks/bench_scaling.py            # full
     python benchmarks/bench_scaling.py --quick    # smoke run, seconds
