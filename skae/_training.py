@@ -655,7 +655,21 @@ class AutoencoderNet(NeuralNet):
         self._grad_listeners = [
             cb for _, cb in self.callbacks_ if _overrides(cb, "on_grad_computed")
         ]
+        # skorch's notify calls every callback's method on every batch; the
+        # default callbacks' batch methods do nothing
+        self._batch_listeners = {
+            method: [cb for _, cb in self.callbacks_ if _overrides(cb, method)]
+            for method in ("on_batch_begin", "on_batch_end")
+        }
         return self
+
+    def _notify_batch(self, method, **cb_kwargs):
+        """``notify(method, ...)`` for a batch method, calling only the
+        callbacks that override it (and the net's own method, as skorch
+        does: it starts each batch's history row)."""
+        getattr(self, method)(self, **cb_kwargs)
+        for cb in self._batch_listeners[method]:
+            getattr(cb, method)(self, **cb_kwargs)
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training)
@@ -728,7 +742,7 @@ class AutoencoderNet(NeuralNet):
         run = self._data_parallel
         batch_count = 0
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            self._notify_batch("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             n_rows = len(batch[0])
             if run is None:
@@ -749,7 +763,7 @@ class AutoencoderNet(NeuralNet):
                 )
             self.history.record_batch(prefix + "_loss", loss)
             self.history.record_batch(prefix + "_batch_size", n_rows)
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            self._notify_batch("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         if run is not None and training:
             run.sync_buffers()

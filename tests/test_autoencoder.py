@@ -298,6 +298,50 @@ def test_gradient_callbacks_see_gradients(X):
     assert len(norms) == 2 and all(n > 0 for n in norms)
 
 
+def test_batch_callbacks_see_every_batch(X):
+    # only callbacks overriding a batch method are called per batch; those
+    # must see every batch, with the step's loss, as under skorch's notify
+    class BatchLog(Callback):
+        def initialize(self):
+            self.begun_, self.losses_ = [], []
+            return self
+
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            self.begun_.append((len(batch[0]), training))
+
+        def on_batch_end(self, net, batch=None, training=False, loss=None, **kw):
+            self.losses_.append((loss.item(), training))
+
+    ae = quick(
+        callbacks=[("log", BatchLog())],
+        max_epochs=2,
+        tol=0,
+        early_stopping=True,
+        batch_size=32,
+    ).fit(X)
+    log = dict(ae.net_.callbacks_)["log"]
+    recorded = [
+        (batch[f"{prefix}_loss"], prefix == "train")
+        for epoch in ae.history_
+        for prefix in ("train", "valid")
+        for batch in epoch["batches"]
+        if f"{prefix}_loss" in batch
+    ]
+    sizes = [
+        (batch[f"{prefix}_batch_size"], prefix == "train")
+        for epoch in ae.history_
+        for prefix in ("train", "valid")
+        for batch in epoch["batches"]
+        if f"{prefix}_loss" in batch
+    ]
+    assert len(recorded) > 4 and any(not training for _, training in recorded)
+    np.testing.assert_allclose(
+        [loss for loss, _ in log.losses_], [loss for loss, _ in recorded], rtol=1e-6
+    )
+    assert [t for _, t in log.losses_] == [t for _, t in recorded]
+    assert log.begun_ == sizes
+
+
 def test_non_finite_loss_stops_with_clear_error():
     # unscaled input and a huge learning rate really diverge
     X = np.random.default_rng(0).standard_normal((200, 10)) * 1e6
