@@ -14,7 +14,9 @@ process's time per epoch is the median of its epochs' durations in
 range (min-max). The table also gives the memory of one training batch's
 activations as a yardstick. Linear scaling means time per epoch per row is
 flat across the row counts; bounded memory means the growth does not follow
-the data size.
+the data size. The JSON keeps every process's readings, and
+results/scaling.png draws the curves: time per epoch against rows, and the
+memory growth in ``fit`` against the data's size.
 
     python benchmarks/bench_scaling.py            # full
     python benchmarks/bench_scaling.py --quick    # smoke run, seconds
@@ -24,9 +26,10 @@ import argparse
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
-from _common import machine, median_spread, write_results
+from _common import RESULTS, machine, median_spread, write_results
 
 CHILD = """
 import json, resource, sys, time
@@ -116,13 +119,86 @@ def main():
         "round, with the range (min-max) in brackets; a process's time per "
         "epoch is the median of its epochs."
     )
-    write_results(
-        "scaling" + ("_quick" if args.quick else ""),
-        rows,
-        list(rows[0]),
-        meta,
-        notes,
+    name = "scaling" + ("_quick" if args.quick else "")
+    processes = [
+        {"rows": n_rows, "features": n_features, "processes": results}
+        for (n_rows, n_features), results in runs.items()
+    ]
+    write_results(name, rows, list(rows[0]), meta, notes, runs=processes)
+    plot_curves(processes, RESULTS / f"{name}.png")
+
+
+def plot_curves(processes, path):
+    """Time per epoch against rows (at the narrowest width) and the memory
+    growth in ``fit`` against the data's size, every process a point and the
+    medians joined by a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_features = min(p["features"] for p in processes)
+    by_rows = sorted(
+        (p for p in processes if p["features"] == n_features), key=lambda p: p["rows"]
     )
+    # the row count measured at the most widths
+    n_rows = Counter(p["rows"] for p in processes).most_common(1)[0][0]
+    by_features = sorted(
+        (p for p in processes if p["rows"] == n_rows), key=lambda p: p["features"]
+    )
+    fig, (ax_time, ax_memory) = plt.subplots(1, 2, figsize=(10, 4))
+
+    rows = [p["rows"] for p in by_rows]
+    epoch_s = [
+        [float(np.median(r["epochs_s"])) for r in p["processes"]] for p in by_rows
+    ]
+    for n, times in zip(rows, epoch_s, strict=True):
+        ax_time.scatter([n] * len(times), times, color="C0", alpha=0.4, s=15)
+    medians = [float(np.median(t)) for t in epoch_s]
+    ax_time.plot(rows, medians, "o-", color="C0", label="measured (median)")
+    # linear scaling through the smallest size
+    ax_time.plot(
+        rows,
+        [medians[0] * n / rows[0] for n in rows],
+        "--",
+        color="gray",
+        label="linear in the rows",
+    )
+    ax_time.set(
+        xscale="log",
+        yscale="log",
+        xlabel=f"rows ({n_features} features)",
+        ylabel="seconds per epoch",
+        title="Fit time per epoch",
+    )
+    ax_time.legend()
+
+    for series, label, color in (
+        (by_rows, f"{n_features} features, more rows", "C0"),
+        (by_features, f"{n_rows} rows, more features", "C1"),
+    ):
+        data_mb = [p["rows"] * p["features"] * 4 / 2**20 for p in series]
+        growth = [
+            [(r["after_kb"] - r["before_kb"]) / 1024 for r in p["processes"]]
+            for p in series
+        ]
+        for mb, values in zip(data_mb, growth, strict=True):
+            ax_memory.scatter([mb] * len(values), values, color=color, alpha=0.4, s=15)
+        medians = [float(np.median(g)) for g in growth]
+        ax_memory.plot(data_mb, medians, "o-", color=color, label=label)
+    sizes = sorted(p["rows"] * p["features"] * 4 / 2**20 for p in by_rows + by_features)
+    ax_memory.plot(sizes, sizes, "--", color="gray", label="the data's own size")
+    ax_memory.set(
+        xscale="log",
+        yscale="log",
+        xlabel="data (MB, float32)",
+        ylabel="peak RSS growth in fit (MB)",
+        title="Memory above the data",
+    )
+    ax_memory.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
