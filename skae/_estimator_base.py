@@ -644,6 +644,18 @@ class BaseAutoencoder(BaseEstimator):
         cache: scikit-learn's separate pass over the whole of X added about
         3% to a ``transform`` of 50000 rows of 20 features."""
         check_is_fitted(self)
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.size
+            and X.dtype in (np.float32, np.float64)
+        ):
+            # check_array would hand back X itself: these four conditions are
+            # what it checks of a float array when finiteness is not asked
+            # for. Its general path took about 0.3 ms a call, 4% of a
+            # transform of 50000 rows of 20 features; the feature names and
+            # count are still checked by scikit-learn.
+            return validate_data(self, X, skip_check_array=True, reset=False)
         return validate_data(
             self,
             X,

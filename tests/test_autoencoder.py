@@ -509,6 +509,46 @@ def test_pandas_input_keeps_feature_names(X):
         ae.transform(X)
 
 
+def test_float_arrays_skip_check_array_with_the_same_outcome(X, monkeypatch):
+    # A 2-D float32/float64 ndarray takes a short path past check_array: it
+    # must come out as check_array would hand it back (X itself), and every
+    # other input, and every error, must stay scikit-learn's.
+    from sklearn.utils import validation
+
+    ae = quick().fit(X)
+    calls = []
+    check_array = validation.check_array
+    monkeypatch.setattr(
+        validation,
+        "check_array",
+        lambda *a, **k: calls.append(1) or check_array(*a, **k),
+    )
+    for dtype in (np.float32, np.float64):
+        Xf = X.astype(dtype)
+        assert ae._validate_inference_data(Xf) is Xf
+        assert check_array(Xf, dtype=(np.float32, np.float64)) is Xf
+    Xt = np.asfortranarray(X)[::2]  # neither contiguous nor C-ordered
+    assert ae._validate_inference_data(Xt) is Xt
+    assert_array_equal(ae.transform(Xt), ae.transform(np.ascontiguousarray(Xt)))
+    assert not calls
+    # anything else goes through check_array, with its messages
+    for other in (X.astype(np.float16), X.astype(np.int64), X.tolist()):
+        assert ae._validate_inference_data(other).dtype in (np.float32, np.float64)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="0 sample"):
+        ae.transform(X[:0])
+    with pytest.raises(ValueError, match="0 feature"):
+        ae.transform(X[:, :0])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        ae.transform(X[0])
+    with pytest.raises(ValueError, match="dim 3"):
+        ae.transform(X[None])
+    with pytest.raises(ValueError, match="X has 5 features"):
+        ae.transform(X[:, :5])
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ae.transform(np.where(X > 1, np.nan, X))
+
+
 def test_inference_runs_in_batches(X, monkeypatch):
     ae = quick(batch_size=8).fit(X)
     whole = ae.transform(X)
