@@ -320,26 +320,20 @@ def test_batch_callbacks_see_every_batch(X):
         batch_size=32,
     ).fit(X)
     log = dict(ae.net_.callbacks_)["log"]
+    # (loss, rows, training) of every batch, in order, from history_
     recorded = [
-        (batch[f"{prefix}_loss"], prefix == "train")
+        (batch[f"{prefix}_loss"], batch[f"{prefix}_batch_size"], prefix == "train")
         for epoch in ae.history_
         for prefix in ("train", "valid")
         for batch in epoch["batches"]
         if f"{prefix}_loss" in batch
     ]
-    sizes = [
-        (batch[f"{prefix}_batch_size"], prefix == "train")
-        for epoch in ae.history_
-        for prefix in ("train", "valid")
-        for batch in epoch["batches"]
-        if f"{prefix}_loss" in batch
-    ]
-    assert len(recorded) > 4 and any(not training for _, training in recorded)
+    assert len(recorded) > 4 and any(not training for *_, training in recorded)
     np.testing.assert_allclose(
-        [loss for loss, _ in log.losses_], [loss for loss, _ in recorded], rtol=1e-6
+        [loss for loss, _ in log.losses_], [loss for loss, *_ in recorded], rtol=1e-6
     )
-    assert [t for _, t in log.losses_] == [t for _, t in recorded]
-    assert log.begun_ == sizes
+    assert [t for _, t in log.losses_] == [t for *_, t in recorded]
+    assert log.begun_ == [(rows, t) for _, rows, t in recorded]
 
 
 def test_non_finite_loss_stops_with_clear_error():
