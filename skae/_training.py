@@ -652,14 +652,11 @@ class AutoencoderNet(NeuralNet):
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
-        self._grad_listeners = [
-            cb for _, cb in self.callbacks_ if _overrides(cb, "on_grad_computed")
-        ]
-        # skorch's notify calls every callback's method on every batch; the
-        # default callbacks' batch methods do nothing
-        self._batch_listeners = {
+        # The callbacks that implement each per-batch method: skorch calls
+        # every callback's on every batch, and the defaults' do nothing.
+        self._listeners = {
             method: [cb for _, cb in self.callbacks_ if _overrides(cb, method)]
-            for method in ("on_batch_begin", "on_batch_end")
+            for method in ("on_batch_begin", "on_batch_end", "on_grad_computed")
         }
         return self
 
@@ -668,7 +665,7 @@ class AutoencoderNet(NeuralNet):
         callbacks that override it (and the net's own method, as skorch
         does: it starts each batch's history row)."""
         getattr(self, method)(self, **cb_kwargs)
-        for cb in self._batch_listeners[method]:
+        for cb in self._listeners[method]:
             getattr(cb, method)(self, **cb_kwargs)
 
     def get_iterator(self, dataset, training=False):
@@ -723,9 +720,10 @@ class AutoencoderNet(NeuralNet):
         def step_fn():
             self._zero_grad_optimizer()
             step.update(self.train_step_single(batch, **fit_params))
-            if self._grad_listeners:
+            listeners = self._listeners["on_grad_computed"]
+            if listeners:
                 params = list(self.get_all_learnable_params())
-                for cb in self._grad_listeners:
+                for cb in listeners:
                     cb.on_grad_computed(
                         self, named_parameters=iter(params), batch=batch, training=True
                     )
