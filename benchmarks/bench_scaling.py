@@ -68,6 +68,20 @@ def run(n_rows, n_features, epochs):
     return json.loads(output.strip().splitlines()[-1])
 
 
+def epoch_seconds(results):
+    """Each process's time per epoch: the median of its epochs."""
+    return [float(np.median(r["epochs_s"])) for r in results]
+
+
+def rss_growth_mb(results):
+    """Each process's growth of the peak RSS in ``fit``, in MB."""
+    return [(r["after_kb"] - r["before_kb"]) / 1024 for r in results]
+
+
+def data_mb(n_rows, n_features):
+    return n_rows * n_features * 4 / 2**20
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
@@ -88,10 +102,7 @@ def main():
             print(config, runs[config][-1], flush=True)
     rows = []
     for (n_rows, n_features), results in runs.items():
-        # per process: the median epoch; growth of the peak RSS in the fit
-        epoch_s = [float(np.median(r["epochs_s"])) for r in results]
-        growth = [(r["after_kb"] - r["before_kb"]) / 1024 for r in results]
-        data_mb = n_rows * n_features * 4 / 2**20
+        epoch_s = epoch_seconds(results)
         # activations of one batch, forward and backward, all layers
         widths = (n_features, 64, 32, 8, 32, 64, n_features)
         batch_mb = 64 * sum(widths) * 4 * 3 / 2**20
@@ -104,11 +115,13 @@ def main():
                 "fit s/epoch (setup included)": median_spread(
                     [r["seconds"] for r in results], ".3f"
                 ),
-                "data (MB)": f"{data_mb:.1f}",
+                "data (MB)": f"{data_mb(n_rows, n_features):.1f}",
                 "peak RSS before fit (MB)": median_spread(
                     [r["before_kb"] / 1024 for r in results], ".0f"
                 ),
-                "peak RSS growth in fit (MB)": median_spread(growth, ".1f"),
+                "peak RSS growth in fit (MB)": median_spread(
+                    rss_growth_mb(results), ".1f"
+                ),
                 "one batch's activations (MB)": f"{batch_mb:.2f}",
             }
         )
@@ -149,9 +162,7 @@ def plot_curves(processes, path):
     fig, (ax_time, ax_memory) = plt.subplots(1, 2, figsize=(10, 4))
 
     rows = [p["rows"] for p in by_rows]
-    epoch_s = [
-        [float(np.median(r["epochs_s"])) for r in p["processes"]] for p in by_rows
-    ]
+    epoch_s = [epoch_seconds(p["processes"]) for p in by_rows]
     for n, times in zip(rows, epoch_s, strict=True):
         ax_time.scatter([n] * len(times), times, color="C0", alpha=0.4, s=15)
     medians = [float(np.median(t)) for t in epoch_s]
@@ -177,16 +188,13 @@ def plot_curves(processes, path):
         (by_rows, f"{n_features} features, more rows", "C0"),
         (by_features, f"{n_rows} rows, more features", "C1"),
     ):
-        data_mb = [p["rows"] * p["features"] * 4 / 2**20 for p in series]
-        growth = [
-            [(r["after_kb"] - r["before_kb"]) / 1024 for r in p["processes"]]
-            for p in series
-        ]
-        for mb, values in zip(data_mb, growth, strict=True):
+        sizes = [data_mb(p["rows"], p["features"]) for p in series]
+        growth = [rss_growth_mb(p["processes"]) for p in series]
+        for mb, values in zip(sizes, growth, strict=True):
             ax_memory.scatter([mb] * len(values), values, color=color, alpha=0.4, s=15)
         medians = [float(np.median(g)) for g in growth]
-        ax_memory.plot(data_mb, medians, "o-", color=color, label=label)
-    sizes = sorted(p["rows"] * p["features"] * 4 / 2**20 for p in by_rows + by_features)
+        ax_memory.plot(sizes, medians, "o-", color=color, label=label)
+    sizes = sorted(data_mb(p["rows"], p["features"]) for p in by_rows + by_features)
     ax_memory.plot(sizes, sizes, "--", color="gray", label="the data's own size")
     ax_memory.set(
         xscale="log",

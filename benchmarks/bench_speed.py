@@ -31,10 +31,10 @@ timed on the fitted models of one repeat together: the tools' calls
 alternate, one call each per round, for at least 3 rounds and 2 seconds (at
 most 200 rounds), so that a drift in the machine's speed touches every tool
 alike and calls of a few milliseconds are many readings; a tool's time is
-its median over the rounds. Each tool runs ``--repeats``
-times, the tools alternating within one process; the table gives the median
-over the repeats, the ratio of medians to the bare loop, and the spread of
-that ratio over the repeats (min-max).
+its median over the rounds. Each tool runs ``--repeats`` times, the tools
+alternating within one process; the table gives the median over the
+repeats, the ratio of medians to the bare loop, and the spread of that ratio
+over the repeats (min-max).
 
     python benchmarks/bench_speed.py            # full
     python benchmarks/bench_speed.py --quick    # smoke run, seconds
