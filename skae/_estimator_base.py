@@ -20,6 +20,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import assert_all_finite, check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
 from skorch.history import History
@@ -31,6 +32,7 @@ from ._torch_modules import (
     RECURRENT_CELLS,
     AutoencoderModule,
     build_encoder_decoder,
+    module_cost,
 )
 from ._training import (
     ELEMENTWISE_LOSSES,
@@ -43,7 +45,6 @@ from ._training import (
     InMemoryBatchIterator,
     InMemoryDataset,
     ReconstructionLoss,
-    batch_bounds,
     isolated_rng,
     process_seed,
     reconstruction_loss,
@@ -53,14 +54,22 @@ from ._training import (
     train_validation_split,
 )
 
-# Inference reads this many bytes of input per batch (at least one training
-# batch), so memory grows with the output, not with n_samples.
-_INFERENCE_BATCH_BYTES = 32 * 2**20
-_INFERENCE_ROW_MULTIPLE = 8
-# ... and at most this many rows, so that a narrow layer's activations stay
-# in the CPU's caches (a batch of 50000 rows of 20 features ran 3x slower
-# than slices of 8192 rows).
-_INFERENCE_MAX_ROWS = 8192
+# Inference runs the network on blocks of one fixed shape per model (see
+# ``_inference_batches``): a power of two of rows, at most what takes this
+# many multiply-adds (one per parameter and row, as in a dense layer) ...
+_BLOCK_MACS = 2**27
+# ... and this many bytes of activations (every layer's outputs together,
+# which also bounds the work of convolutional and recurrent layers, whose
+# parameters act at every position), within these bounds. MNIST's
+# 784-256-64-32 autoencoder runs blocks of 256 rows, the 20-64-32-8 tabular
+# one blocks of 2048. A single row costs a whole block, a millisecond or a
+# few; larger blocks were no faster, their activations leaving the CPU's
+# caches (one thread encoded MNIST's 10000 rows in 50 ms in blocks of 256 or
+# 512 rows, 85 ms in blocks of 8192; 50000 tabular rows in 6.4 ms in blocks
+# of 2048, 6.2 ms in blocks of 4096, 6.7 ms in blocks of 8192).
+_BLOCK_ACTIVATION_BYTES = 2**22
+_BLOCK_MIN_ROWS = 64
+_BLOCK_MAX_ROWS = 2048
 # Keep the training data on the GPU when it takes at most this share of the
 # free device memory; otherwise batches are copied there one at a time.
 _DEVICE_DATA_SHARE = 0.5
@@ -807,6 +816,7 @@ class BaseAutoencoder(BaseEstimator):
                         self.__dict__.pop(name, None)
                 raise
         self.net_ = net
+        self.__dict__.pop("_block_rows", None)  # worked out for the new net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         if not incremental and self._check_codes_vary:
@@ -822,8 +832,7 @@ class BaseAutoencoder(BaseEstimator):
         """Warn when most code units take one value on every training row (a
         sample of ``n_rows``): the encoder ignores its input, the failure of
         dead ReLU units that the tutorials warn about."""
-        # a view of X; from larger X exactly n_rows rows, a multiple of
-        # _INFERENCE_ROW_MULTIPLE, which inference encodes without a padded copy
+        # a view of X; from larger X exactly n_rows rows
         sample = X[:: max(1, X.shape[0] // n_rows)][:n_rows]
         # identical rows (no column varies): constant codes say nothing. Per
         # column, not np.unique over rows, whose sorted copies of the sample
@@ -902,50 +911,74 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # Inference
 
+    def _inference_block_rows(self):
+        """The rows of every block that inference runs the fitted network
+        on: a power of two fixed by the network (see ``_BLOCK_MACS``), the
+        same for every method and call; worked out once, by encoding and
+        decoding one row of zeros."""
+        rows = vars(self).get("_block_rows")
+        if rows is None:
+            macs, activations = module_cost(self.net_.module_, self.n_features_in_)
+            rows = min(
+                _BLOCK_MACS // max(macs, 1),
+                _BLOCK_ACTIVATION_BYTES // (4 * max(activations, 1)),
+            )
+            rows = 1 << max(int(rows).bit_length() - 1, 0)  # a power of two
+            rows = min(max(rows, _BLOCK_MIN_ROWS), _BLOCK_MAX_ROWS)
+            self._block_rows = rows
+        return rows
+
     def _inference_batches(self, X, codes=False):
-        """Yield ``(rows, tensor)``: the slice of ``X`` in each batch and the
-        batch as a float32 tensor on the device, as the network sees it
-        (``_network_input`` is not applied to ``codes``).
+        """Yield ``(rows, block)``: the slice of ``X`` in each batch, and the
+        batch as the network sees it (``_network_input`` is not applied to
+        ``codes``) in a float32 block of ``_inference_block_rows()`` rows on
+        the device, zero rows padding the last batch.
+
+        Why a row's output does not depend on the rows beside it: matrix
+        kernels (MKL's, oneDNN's, cuBLAS's) choose their algorithm, blocking
+        and instruction paths by the shape of their operands and the
+        alignment of their memory, and different choices round differently.
+        On an AVX-512 Intel CPU MKL's sgemm gives a row's output bits that
+        vary with the number of rows in the call, even for multiples of 8;
+        on AMD's Zen 5 they vary between 2, 3 and more rows, and with where
+        in memory the input starts. So every block the network runs on,
+        for every method and call of a fitted model, has one shape (this
+        many rows, the same columns) and lies in a buffer of torch's
+        allocator, aligned to 64 bytes; the rows of a block are computed
+        alike (a kernel's row tiles are independent accumulators running one
+        sequence of operations), and the layers act row by row in
+        evaluation mode (batch normalisation uses its running statistics,
+        dropout is off). Within one process, that is, for a given CPU,
+        thread count and library, a row gives the same bits alone, among a
+        million rows or in any order; the tests check it under every
+        thread count and MKL code path they can set.
 
         Rows (not codes, which ``_validate_codes`` checked) must be finite:
         a batch whose sum is not is checked element-wise, with
         scikit-learn's messages ("Input X contains NaN").
-
-        Each batch is padded with zero rows to a multiple of
-        ``_INFERENCE_ROW_MULTIPLE``: matrix kernels round the rows of a
-        partial tile differently, and padding makes a row's output the same
-        whichever rows share its call (one row alone, or a million).
         """
-        rows = min(_INFERENCE_BATCH_BYTES // (4 * X.shape[1]), _INFERENCE_MAX_ROWS)
-        rows = max(self.batch_size, rows)
-        # whole multiples, so that only the last batch may need padding
-        rows = max(rows - rows % _INFERENCE_ROW_MULTIPLE, _INFERENCE_ROW_MULTIPLE)
+        block_rows = self._inference_block_rows()
+        block = torch.empty((block_rows, X.shape[1]), dtype=torch.float32)
+        # numpy writes each batch into the block: any dtype, order or
+        # strides, and sparse rows, without another copy
+        block_array = block.numpy()
         device = torch.device(self.net_.device)
         sparse = sp.issparse(X)
-        # float32 rows are sliced from one tensor sharing their memory; other
-        # rows are converted batch by batch, never copied whole
-        whole = None
-        if not sparse and X.dtype == np.float32 and min(X.strides) >= 0:
-            whole = _as_tensor(X)
-        for start, stop in batch_bounds(X.shape[0], rows):
-            if whole is not None:
-                Xb = whole[start:stop]
+        for rows in gen_batches(X.shape[0], block_rows):
+            n_rows = rows.stop - rows.start
+            if sparse and X.dtype == np.float32:
+                X[rows].toarray(out=block_array[:n_rows])
             else:
-                Xb = X[start:stop].toarray() if sparse else X[start:stop]
-                # torch takes no negative strides
-                Xb = _as_tensor(np.ascontiguousarray(Xb, dtype=np.float32))
-            if not codes and not math.isfinite(Xb.sum().item()):
+                block_array[:n_rows] = X[rows].toarray() if sparse else X[rows]
+            if n_rows < block_rows:
+                block_array[n_rows:] = 0
+            if not codes and not math.isfinite(block[:n_rows].sum().item()):
                 # finite values may overflow the sum: decide element-wise
                 assert_all_finite(
-                    X[start:stop], estimator_name=type(self).__name__, input_name="X"
+                    X[rows], estimator_name=type(self).__name__, input_name="X"
                 )
-            Xb = Xb.to(device)
-            if not codes:
-                Xb = self._network_input(Xb)
-            n_pad = -(stop - start) % _INFERENCE_ROW_MULTIPLE
-            if n_pad:
-                Xb = torch.cat([Xb, Xb.new_zeros(n_pad, Xb.shape[1])])
-            yield slice(start, stop), Xb
+            Xb = block.to(device)
+            yield rows, Xb if codes else self._network_input(Xb)
 
     def _map_batches(self, X, fn, n_outputs=None, codes=False, dtype=np.float32):
         """``fn`` applied to ``X`` (input rows, or ``codes``) one batch at a
@@ -960,6 +993,7 @@ class BaseAutoencoder(BaseEstimator):
             module.eval()
         with torch.no_grad():
             for rows, Xb in self._inference_batches(X, codes):
+                # the output is copied out before the block is refilled
                 result = fn(Xb)[: rows.stop - rows.start]
                 # one reduction; the element-wise test only when it fails
                 # (finite values whose sum overflows)

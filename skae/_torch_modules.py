@@ -503,3 +503,33 @@ class VariationalAutoencoderModule(AutoencoderModule):
         mean, log_var = self.posterior(X)
         z = self.reparameterize(mean, log_var, torch.randn_like(mean))
         return self.decoder(z), z, mean, log_var
+
+
+def module_cost(module, n_features):
+    """``(n_parameters, n_activations)`` of an :class:`AutoencoderModule`:
+    its parameter count, and the number of values that one row's input and
+    every submodule's outputs take when ``encode`` and ``decode`` run on it
+    (found on a row of zeros, in evaluation mode, without gradients)."""
+    n_activations = [n_features]
+
+    def count(submodule, inputs, output):
+        outputs = output if isinstance(output, tuple | list) else (output,)
+        n_activations[0] += sum(
+            t.numel() for t in outputs if isinstance(t, torch.Tensor)
+        )
+
+    leaves = [m for m in module.modules() if not any(m.children())]
+    hooks = [leaf.register_forward_hook(count) for leaf in leaves]
+    training = [m.training for m in module.modules()]
+    try:
+        module.eval()
+        with torch.no_grad():
+            parameter = next(module.parameters(), None)
+            device = None if parameter is None else parameter.device
+            module.decode(module.encode(torch.zeros(1, n_features, device=device)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for m, mode in zip(module.modules(), training, strict=True):
+            m.training = mode
+    return sum(p.numel() for p in module.parameters()), n_activations[0]

@@ -313,9 +313,10 @@ INFERENCE_METHODS = (
     [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
 )
 def test_non_finite_input_at_inference(cls, data, value, message, monkeypatch):
+    # inference blocks of 16 rows: the bad row is in the seventh
+    monkeypatch.setattr(estimator_base, "_BLOCK_MIN_ROWS", 16)
+    monkeypatch.setattr(estimator_base, "_BLOCK_MAX_ROWS", 16)
     est = fit(make(cls, max_epochs=2, batch_size=16), data)
-    # inference batches of 16 rows: the bad row is in the seventh
-    monkeypatch.setattr(estimator_base, "_INFERENCE_MAX_ROWS", 16)
     X = data[0].copy()
     X[100, 1] = value
     for method in INFERENCE_METHODS:

@@ -124,14 +124,6 @@ def test_standardization_can_be_turned_off(planted):
     assert np.all(np.isfinite(detector.score_samples(X / 1e4)))
 
 
-def test_scores_do_not_depend_on_batching(planted):
-    X, _ = planted
-    detector = quick(max_epochs=5).fit(X)
-    whole = detector.score_samples(X)
-    one_by_one = np.concatenate([detector.score_samples(row[None]) for row in X[:50]])
-    assert_array_equal(one_by_one, whole[:50])
-
-
 def test_scores_are_float64(planted):
     X, _ = planted
     detector = quick(max_epochs=2).fit(X.astype(np.float32))

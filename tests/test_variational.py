@@ -191,11 +191,12 @@ def test_shapes_and_dtypes(X):
     ]
 
 
-def test_transform_is_the_posterior_mean_and_deterministic(X):
+def test_transform_is_the_posterior_mean_and_deterministic(X, assert_float32_close):
     vae = quick(dropout=0.2).fit(X)
     Z = vae.transform(X)
     assert_array_equal(vae.transform(X), Z)
-    assert_allclose(Z, posterior(vae, X)[0], rtol=1e-5, atol=1e-6)
+    # all rows in one batch, not in inference blocks: other shapes
+    assert_float32_close(Z, posterior(vae, X)[0], n_layers=3, width=16)
 
 
 def test_score_samples_is_deterministic_and_row_by_row(X):
@@ -219,7 +220,7 @@ def test_sample_is_reproducible_under_random_state(X):
     )
     # the samples are decodings of standard normal codes
     codes = np.random.default_rng(0).standard_normal((10, 2), dtype=np.float32)
-    assert_allclose(a, vae.inverse_transform(codes), rtol=1e-5, atol=1e-6)
+    assert_array_equal(a, vae.inverse_transform(codes))
 
 
 def test_generated_digits_look_like_digits(fitted, digits):
