@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from skae import AutoencoderTransformer
-from skae._torch_modules import AutoencoderModule, build_encoder_decoder
+from skae._torch_modules import AutoencoderModule, DenseDecoder, DenseEncoder
 
 INFERENCE_ROWS = 8192
 
@@ -66,7 +66,8 @@ INFERENCE_ROWS = 8192
 def make_module(n_features, hidden, n_components, seed=0):
     torch.manual_seed(seed)
     return AutoencoderModule(
-        *build_encoder_decoder(n_features, n_components, hidden_layer_sizes=hidden)
+        DenseEncoder(n_features, n_components, hidden),
+        DenseDecoder(n_components, n_features, hidden),
     )
 
 

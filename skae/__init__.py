@@ -5,10 +5,9 @@ from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
 from ._outlier import ReconstructionOutlierDetector
 from ._supervised import SupervisedAutoencoder
-from ._training import NonFiniteLossError
+from ._training.net import NonFiniteLossError
 from ._variational import VariationalAutoencoder
-
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "AutoencoderTransformer",

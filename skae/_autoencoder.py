@@ -1,12 +1,17 @@
 """Layer 4: AutoencoderTransformer, nonlinear dimensionality reduction."""
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder, CodesMixin
+from ._estimator_base import (
+    LOSS_CONSTRAINT,
+    BaseAutoencoder,
+    CodePenaltyMixin,
+    CodesMixin,
+)
 from ._sklearn_compat import _fit_context
 
 
 @fill_doc
-class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
+class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
     """Nonlinear dimensionality reduction with an autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values and
@@ -92,6 +97,81 @@ class AutoencoderTransformer(CodesMixin, BaseAutoencoder):
     >>> ae.inverse_transform(codes).shape
     (1797, 64)
     """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        **CodePenaltyMixin._parameter_constraints,
+        **LOSS_CONSTRAINT,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        loss="mse",
+        dropout=0.0,
+        batch_norm=False,
+        image_shape=None,
+        conv_channels=(16, 32),
+        sequence_shape=None,
+        recurrent_cell="lstm",
+        recurrent_units=64,
+        encoder=None,
+        decoder=None,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
+        optimizer="adam",
+        lr=1e-3,
+        max_grad_norm=None,
+        batch_size=64,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            loss=loss,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            sequence_shape=sequence_shape,
+            recurrent_cell=recurrent_cell,
+            recurrent_units=recurrent_units,
+            encoder=encoder,
+            decoder=decoder,
+            optimizer=optimizer,
+            lr=lr,
+            max_grad_norm=max_grad_norm,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            callbacks=callbacks,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -5,13 +5,12 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from sklearn.utils.sparsefuncs import min_max_axis
 
 from ._autoencoder import AutoencoderTransformer
 from ._docstrings import fill_doc
 from ._sklearn_compat import Interval, StrOptions
-from .noise import NOISES
+from ._training.corruption import NOISES, BatchCorruption
 
 
 @fill_doc
@@ -203,7 +202,7 @@ default="gaussian"
                 f"noise_level is a probability for noise={self.noise!r} and must "
                 f"be in [0, 1], got {self.noise_level}."
             )
-        X, targets = super()._validate_training_data(X, y, reset, classes)
+        X, targets, shape = super()._validate_training_data(X, y, reset, classes)
         if sp.issparse(X):
             data_min, data_max = min_max_axis(X, axis=0)
         else:
@@ -212,30 +211,16 @@ default="gaussian"
             data_min = np.minimum(data_min, self.data_min_)
             data_max = np.maximum(data_max, self.data_max_)
         self.data_min_, self.data_max_ = data_min, data_max
-        return X, targets
+        return X, targets, shape
 
-    def _batch_corruption(self, seed):
-        rng = np.random.default_rng(seed)
-        low, high = self.data_min_, self.data_max_
-        if callable(self.noise):
-            user_noise = self.noise
-
-            def noise(X, level, rng, low, high):
-                return user_noise(X, rng)
-        else:
-            noise = NOISES[self.noise]
-
-        def corrupt(X_batch):
-            X = X_batch.detach().cpu().numpy()
-            noisy = np.asarray(noise(X, self.noise_level, rng, low, high))
-            if noisy.shape != X.shape:
-                raise ValueError(
-                    f"The noise callable returned shape {noisy.shape} for a batch "
-                    f"of shape {X.shape}; it must return the batch's shape."
-                )
-            noisy = noisy.astype(np.float32, copy=False)
-            if self.clip and self.noise not in ("masking", "salt_and_pepper"):
-                np.clip(noisy, low, high, out=noisy)
-            return torch.from_numpy(noisy).to(X_batch.device)
-
-        return corrupt
+    def _training_options(self, seed, device):
+        corruption = BatchCorruption(
+            self.noise,
+            self.noise_level,
+            self.data_min_,
+            self.data_max_,
+            self.clip,
+            seed,
+            device,
+        )
+        return {**super()._training_options(seed, device), "corruption": corruption}

@@ -1,13 +1,15 @@
 """Layer 3: the estimator base shared by every skae estimator.
 
-Parameter constraints, input validation, the ``fit`` template that builds and
-trains a skorch net, batched inference, and persistence with weights stored
-as arrays.
+:class:`BaseAutoencoder` holds the parameters every estimator takes and
+their constraints, the ``fit`` template (validate, build or continue a skorch
+net, train) and the inference helpers behind the public methods;
+:class:`CodesMixin` and :class:`CodePenaltyMixin` add what only some
+estimators have. Persistence comes from :mod:`skae._persistence`, the checks
+of values from :mod:`skae._validation`, the network from
+:func:`skae._torch_network.build_network`, training from
+:mod:`skae._training`.
 """
 
-import inspect
-import json
-import math
 import warnings
 from copy import deepcopy
 from numbers import Integral, Real
@@ -20,177 +22,45 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import gen_batches
-from sklearn.utils.validation import assert_all_finite, check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
-from skorch.history import History
 from skorch.utils import noop
 
+from ._persistence import PersistenceMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
-from ._torch_modules import (
-    ACTIVATIONS,
-    RECURRENT_CELLS,
-    AutoencoderModule,
-    build_encoder_decoder,
-    module_cost,
-)
-from ._training import (
-    ELEMENTWISE_LOSSES,
-    OPTIMIZERS,
-    OUTPUT_ACTIVATIONS,
-    AutoencoderNet,
-    CodePenalty,
-    EarlyStopping,
-    EpochProgressBar,
+from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
+from ._torch_network import build_network
+from ._training.callbacks import EarlyStopping, EpochProgressBar
+from ._training.data import (
     InMemoryBatchIterator,
     InMemoryDataset,
-    ReconstructionLoss,
-    isolated_rng,
-    process_seed,
-    reconstruction_loss,
-    resolve_device,
-    seed_from,
-    shared_seed,
+    inference_block_rows,
+    map_blocks,
     train_validation_split,
 )
+from ._training.distributed import process_seed, shared_seed
+from ._training.losses import (
+    ELEMENTWISE_LOSSES,
+    OUTPUT_ACTIVATIONS,
+    CodePenalty,
+    ReconstructionLoss,
+    reconstruction_loss,
+)
+from ._training.net import OPTIMIZERS, AutoencoderNet, resolve_device
+from ._training.randomness import isolated_rng, seed_from
+from ._validation import (
+    check_batch_norm,
+    check_image_shape,
+    check_layer_sizes,
+    check_loss_range,
+    check_magnitude,
+    check_shape,
+    value_range,
+)
 
-# Inference runs the network on blocks of one fixed shape per model (see
-# ``_inference_batches``): a power of two of rows, at most what takes this
-# many multiply-adds (one per parameter and row, as in a dense layer) ...
-_BLOCK_MACS = 2**27
-# ... and this many bytes of activations (every layer's outputs together,
-# which also bounds the work of convolutional and recurrent layers, whose
-# parameters act at every position), within these bounds. MNIST's
-# 784-256-64-32 autoencoder runs blocks of 256 rows, the 20-64-32-8 tabular
-# one blocks of 2048. A single row costs a whole block, a millisecond or a
-# few; larger blocks were no faster, their activations leaving the CPU's
-# caches (one thread encoded MNIST's 10000 rows in 50 ms in blocks of 256 or
-# 512 rows, 85 ms in blocks of 8192; 50000 tabular rows in 6.4 ms in blocks
-# of 2048, 6.2 ms in blocks of 4096, 6.7 ms in blocks of 8192).
-_BLOCK_ACTIVATION_BYTES = 2**22
-_BLOCK_MIN_ROWS = 64
-_BLOCK_MAX_ROWS = 2048
-# Keep the training data on the GPU when it takes at most this share of the
-# free device memory; otherwise batches are copied there one at a time.
-_DEVICE_DATA_SHARE = 0.5
-
-
-def _check_layer_sizes(sizes, name):
-    """``sizes`` as a tuple of positive ints, or a ValueError naming ``name``."""
-    array = np.atleast_1d(sizes)
-    if array.ndim != 1 or (
-        array.size
-        and not (np.issubdtype(array.dtype, np.integer) and np.all(array > 0))
-    ):
-        raise ValueError(
-            f"{name} must be a sequence of positive integers, got {sizes!r}."
-        )
-    return tuple(int(s) for s in array)
-
-
-def _check_shape(shape, name, n_features, lengths):
-    """``shape`` as a tuple of positive ints of one of ``lengths`` whose
-    product is ``n_features``, or a ValueError naming ``name``. One entry may
-    be -1, inferred from ``n_features`` as in ``numpy.reshape``."""
-    array = np.asarray(shape)
-    if (
-        array.ndim != 1
-        or array.size not in lengths
-        or not np.issubdtype(array.dtype, np.integer)
-        or np.any((array <= 0) & (array != -1))
-        or np.sum(array == -1) > 1
-    ):
-        raise ValueError(
-            f"{name} must be a tuple of {' or '.join(map(str, lengths))} positive "
-            f"integers (one of them may be -1, inferred), got {shape!r}."
-        )
-    shape = [int(s) for s in array]
-    known = int(np.prod([s for s in shape if s != -1]))
-    if -1 in shape and n_features % known == 0:
-        shape[shape.index(-1)] = n_features // known
-    if int(np.prod(shape)) != n_features:
-        need = f"a multiple of {known}" if -1 in array else f"exactly {known}"
-        raise ValueError(
-            f"{name}={tuple(int(s) for s in array)} does not fit the "
-            f"{n_features} features of X: a row must hold {need} values."
-        )
-    return tuple(shape)
-
-
-def _user_module(module, params, sizes, role):
-    """The user's ``module`` as a fresh instance: a class is called with
-    ``params`` and with those of ``sizes`` its ``__init__`` accepts; an
-    instance is deep-copied (the estimator's parameter is never trained)."""
-    if isinstance(module, torch.nn.Module):
-        if params:
-            raise ValueError(
-                f"{role}__* parameters ({', '.join(sorted(params))}) configure a "
-                f"{role} class, but {role} is an instance; pass the class instead."
-            )
-        return deepcopy(module)
-    if not (isinstance(module, type) and issubclass(module, torch.nn.Module)):
-        raise TypeError(
-            f"{role} must be a torch.nn.Module subclass or instance, got {module!r}."
-        )
-    accepted = inspect.signature(module).parameters
-    kwargs = {k: v for k, v in sizes.items() if k in accepted} | params
-    try:
-        return module(**kwargs)
-    except TypeError as exc:
-        raise TypeError(f"Could not build {role} {module.__name__}: {exc}") from exc
-
-
-def _check_module_shapes(encoder, decoder, n_features, n_codes, n_decoder_inputs=None):
-    """Run two zero rows through ``encoder`` and ``decoder`` and raise a
-    ValueError unless they map (2, n_features) -> (2, n_codes) and (2,
-    n_decoder_inputs) -> (2, n_features); ``n_decoder_inputs`` is
-    ``n_codes`` by default (the decoder then reads the encoder's output)."""
-    modes = encoder.training, decoder.training
-    encoder.eval(), decoder.eval()
-    try:
-        with torch.no_grad():
-            code = _run(encoder, torch.zeros(2, n_features), "encoder", "inputs")
-            if not isinstance(code, torch.Tensor) or code.shape != (2, n_codes):
-                hint = (
-                    "set n_components to its code width"
-                    if n_decoder_inputs in (None, n_codes)
-                    else f"it must give {n_codes} for n_components="
-                    f"{n_decoder_inputs}; change n_components"
-                )
-                raise ValueError(
-                    f"The encoder must map (n_samples, {n_features}) inputs to "
-                    f"(n_samples, {n_codes}) codes, but it returned "
-                    f"{_describe(code)}; {hint} or change the module."
-                )
-            if n_decoder_inputs is not None:
-                n_codes, code = n_decoder_inputs, torch.zeros(2, n_decoder_inputs)
-            output = _run(decoder, code, "decoder", "codes")
-            if not isinstance(output, torch.Tensor) or output.shape != (2, n_features):
-                raise ValueError(
-                    f"The decoder must map (n_samples, {n_codes}) codes to "
-                    f"(n_samples, {n_features}) rows, but it returned "
-                    f"{_describe(output)}."
-                )
-    finally:
-        encoder.train(modes[0]), decoder.train(modes[1])
-
-
-def _run(module, X, role, what):
-    """``module(X)``, with the module's own error wrapped in one that says
-    which of the user's modules failed, and on what."""
-    try:
-        return module(X)
-    except Exception as exc:
-        raise ValueError(
-            f"The {role} {type(module).__name__} failed on (n_samples, "
-            f"{X.shape[1]}) {what}: {exc}"
-        ) from exc
-
-
-def _describe(output):
-    if isinstance(output, torch.Tensor):
-        return f"shape {tuple(output.shape)} for 2 rows"
-    return f"a {type(output).__name__}"
+# The constraint of ``loss``, for the estimators that take it as a parameter
+# (the outlier detector's is fixed).
+LOSS_CONSTRAINT = {"loss": [StrOptions(set(ELEMENTWISE_LOSSES))]}
 
 
 def _same(a, b):
@@ -201,92 +71,23 @@ def _same(a, b):
     return a == b
 
 
-def _to_arrays(obj):
-    """``obj`` with every tensor replaced by a numpy array (recursively)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().numpy()
-    if isinstance(obj, dict):
-        return {k: _to_arrays(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_to_arrays(v) for v in obj)
-    return obj
-
-
-def _to_tensors(obj):
-    """Inverse of :func:`_to_arrays`."""
-    if isinstance(obj, np.ndarray):
-        return torch.from_numpy(obj.copy())
-    if isinstance(obj, dict):
-        return {k: _to_tensors(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_to_tensors(v) for v in obj)
-    return obj
-
-
-def _value_range(X):
-    """``(min, max)`` of the values of ``X`` (the stored values of a sparse
-    matrix) as floats, or None when it holds none."""
-    values = X.data if sp.issparse(X) else X
-    if not values.size:
-        return None
-    return float(values.min()), float(values.max())
-
-
-def _as_tensor(X):
-    """A tensor sharing memory with the float array ``X``."""
-    if X.flags.writeable:
-        return torch.from_numpy(X)
-    # Read-only input (a memmap, say) is never written to, so sharing it is
-    # safe; torch only warns because it cannot know that.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*not writable.*")
-        return torch.from_numpy(X)
-
-
-_WEIGHTS_FORMAT = "skae.weights"
-
-
-def _safetensors():
-    """safetensors' save_model, load_model and safe_open, or an ImportError
-    that says what to install."""
-    try:
-        from safetensors import safe_open
-        from safetensors.torch import load_model, save_model
-    except ImportError as error:
-        raise ImportError(
-            "save_weights and load_weights need the safetensors package: "
-            "pip install safetensors (or the skae[persist] extra)."
-        ) from error
-    return save_model, load_model, safe_open
-
-
-def _architecture_json(architecture):
-    """``architecture`` as JSON text; module classes and instances by name."""
-
-    def name(value):
-        cls = value if isinstance(value, type) else type(value)
-        kind = "class" if isinstance(value, type) else "instance"
-        return f"{kind} {cls.__module__}.{cls.__qualname__}"
-
-    return json.dumps(architecture, default=name, sort_keys=True)
-
-
-class BaseAutoencoder(BaseEstimator):
+class BaseAutoencoder(PersistenceMixin, BaseEstimator):
     """Base class of skae's estimators. Not for direct use.
 
-    Subclasses declare their parameters and their public methods; this class
-    holds the parameter constraints, input validation, the training template
-    (``_fit``), batched inference (``_map_batches``) and persistence.
+    Subclasses write out their full signature, pass the shared parameters to
+    this ``__init__`` (and fixed values for any they do not take, as
+    ``MLPClassifier`` passes its loss) and declare their own. They say what
+    their network is (``_network``, ``_architecture``), what it is trained
+    on (``_criterion``, ``_training_options``) and add their public methods.
     """
 
-    # What ``validate_data`` accepts as sparse input (densified batch by batch).
-    _accept_sparse = "csr"
+    # The kind of network (a key of skae._torch_network.NETWORKS).
+    _network = "autoencoder"
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "loss": [StrOptions(set(ELEMENTWISE_LOSSES))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "image_shape": ["array-like", None],
@@ -296,9 +97,6 @@ class BaseAutoencoder(BaseEstimator):
         "recurrent_units": [Interval(Integral, 1, None, closed="left")],
         "encoder": [type, torch.nn.Module, None],
         "decoder": [type, torch.nn.Module, None],
-        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
-        "contractive_weight": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -331,9 +129,6 @@ class BaseAutoencoder(BaseEstimator):
         recurrent_units=64,
         encoder=None,
         decoder=None,
-        sparsity_weight=0.0,
-        sparsity_target=None,
-        contractive_weight=0.0,
         optimizer="adam",
         lr=1e-3,
         max_grad_norm=None,
@@ -363,9 +158,6 @@ class BaseAutoencoder(BaseEstimator):
         self.recurrent_units = recurrent_units
         self.encoder = encoder
         self.decoder = decoder
-        self.sparsity_weight = sparsity_weight
-        self.sparsity_target = sparsity_target
-        self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.lr = lr
         self.max_grad_norm = max_grad_norm
@@ -453,11 +245,14 @@ class BaseAutoencoder(BaseEstimator):
         return super().set_params(**params)
 
     # ------------------------------------------------------------------
-    # Hooks that subclasses override to change the network or the loss.
+    # What the network is, and what it trains on: what subclasses extend.
 
     def _architecture(self, n_features):
-        """Everything that shapes the network, as plain values (validated):
-        a warm-started fit compares it with the fitted one."""
+        """Everything that shapes the network, as plain validated values
+        (see :func:`~skae._torch_network.build_network`); a warm-started fit
+        compares it with the fitted one. Subclasses add their own entries;
+        ``n_features`` and the other keyword arguments are the training
+        data's shape, from ``_validate_training_data``."""
         unknown = sorted(
             key
             for key in self._extra_params()
@@ -469,206 +264,88 @@ class BaseAutoencoder(BaseEstimator):
                 "beyond its named parameters it takes only encoder__<name> and "
                 "decoder__<name> arguments for the encoder and decoder classes."
             )
-        image_shape = sequence_shape = None
         if self.image_shape is not None and self.sequence_shape is not None:
             raise ValueError(
                 "image_shape and sequence_shape are exclusive: a row is either "
                 "an image or a sequence."
             )
-        if self.image_shape is not None:
-            image_shape = _check_shape(
-                self.image_shape, "image_shape", n_features, (2, 3)
-            )
-            image_shape = (1, *image_shape) if len(image_shape) == 2 else image_shape
-        if self.sequence_shape is not None:
-            sequence_shape = _check_shape(
-                self.sequence_shape, "sequence_shape", n_features, (2,)
-            )
         return {
+            "network": self._network,
             "n_features": n_features,
             "n_components": self.n_components,
-            "hidden_layer_sizes": _check_layer_sizes(
+            "hidden_layer_sizes": check_layer_sizes(
                 self.hidden_layer_sizes, "hidden_layer_sizes"
             ),
             "activation": self.activation,
             "output_activation": OUTPUT_ACTIVATIONS[self.loss],
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
-            "image_shape": image_shape,
-            "conv_channels": _check_layer_sizes(self.conv_channels, "conv_channels"),
-            "sequence_shape": sequence_shape,
+            "image_shape": None
+            if self.image_shape is None
+            else check_image_shape(self.image_shape, n_features),
+            "conv_channels": check_layer_sizes(
+                self.conv_channels, "conv_channels", allow_empty=False
+            ),
+            "sequence_shape": None
+            if self.sequence_shape is None
+            else check_shape(self.sequence_shape, "sequence_shape", n_features, (2,)),
             "recurrent_cell": self.recurrent_cell,
             "recurrent_units": self.recurrent_units,
             "encoder": self.encoder,
             "encoder_params": self._module_params_for("encoder"),
             "decoder": self.decoder,
             "decoder_params": self._module_params_for("decoder"),
+            "standardize": False,
         }
 
-    def _build_encoder_decoder(self, arch, n_codes, n_decoder_inputs=None):
-        """The ``(encoder, decoder)`` pair for ``arch``, the encoder giving
-        ``n_codes`` outputs and the decoder taking ``n_decoder_inputs``
-        (``n_codes`` by default): the user's modules where given, the
-        built-in ones (dense, convolutional or recurrent) otherwise. A user's
-        class that takes ``n_components`` gets the width of its side."""
-        n_features = arch["n_features"]
-        if not arch["conv_channels"]:
-            raise ValueError("conv_channels must hold at least one width.")
-        encoder, decoder = build_encoder_decoder(
-            n_features,
-            n_codes,
-            **{
-                key: arch[key]
-                for key in (
-                    "hidden_layer_sizes",
-                    "activation",
-                    "output_activation",
-                    "dropout",
-                    "batch_norm",
-                    "image_shape",
-                    "conv_channels",
-                    "sequence_shape",
-                    "recurrent_cell",
-                    "recurrent_units",
-                )
-            },
-            n_decoder_inputs=n_decoder_inputs,
-        )
-        widths = {"encoder": n_codes, "decoder": n_decoder_inputs or n_codes}
-        for role in ("encoder", "decoder"):
-            if arch[role] is not None:
-                sizes = {"n_features": n_features, "n_components": widths[role]}
-                module = _user_module(arch[role], arch[f"{role}_params"], sizes, role)
-                encoder, decoder = (
-                    (module, decoder) if role == "encoder" else (encoder, module)
-                )
-            elif arch[f"{role}_params"]:
-                raise ValueError(
-                    f"{role}__* parameters "
-                    f"({', '.join(sorted(arch[f'{role}_params']))}) configure "
-                    f"the {role} class, but {role} is None."
-                )
-        if arch["encoder"] is not None or arch["decoder"] is not None:
-            _check_module_shapes(
-                encoder, decoder, n_features, n_codes, n_decoder_inputs
-            )
-        return encoder, decoder
-
-    def _build_module(self, arch):
-        """The torch module for ``arch``, with freshly initialised weights."""
-        return AutoencoderModule(
-            *self._build_encoder_decoder(arch, arch["n_components"])
-        )
-
-    def _penalty(self):
-        """The penalty added to each training batch's loss, or None."""
-        return CodePenalty.from_weights(
-            self.sparsity_weight, self.sparsity_target, self.contractive_weight
-        )
-
     def _criterion(self):
+        """``(criterion class, its parameters)``, called as ``criterion(
+        output, X, y)`` on each batch."""
         return ReconstructionLoss, {"loss": self.loss}
 
-    def _network_input(self, X):
-        """The tensor the network sees for the float32 tensor ``X``; a
-        subclass that rescales its input overrides this (it runs on the whole
-        training tensor and on each inference batch)."""
-        return X
-
-    def _batch_corruption(self, seed):
-        """A callable that corrupts each training batch tensor, or None."""
-        return None
+    def _training_options(self, seed, device):
+        """What the net applies to each training batch besides the
+        criterion, set afresh for every training call: ``penalty`` (a
+        :class:`~skae._training.losses.CodePenalty`) and ``corruption`` (a
+        callable on the batch), each None when absent. ``seed`` seeds any
+        randomness of this process's own; ``device`` is the training
+        device."""
+        return {"penalty": None, "corruption": None}
 
     # ------------------------------------------------------------------
     # Validation
 
     def _validate_training_data(self, X, y, reset, classes=None):
-        """Validate the training data; return ``(X, targets)``, the float32
-        array the network trains on and the target tensor (None when the
-        estimator has no targets). Subclasses that use ``y`` (and the
-        ``classes`` given to ``partial_fit``) or fit statistics of ``X``
-        override this."""
+        """Validate the training data; return ``(X, targets, shape)``: the
+        float32 array (or CSR matrix) the network trains on, the target
+        tensor (None without targets) and the keyword arguments of
+        ``_architecture``, the data's shape. Subclasses that use ``y`` (and
+        the ``classes`` given to ``partial_fit``) or keep statistics of ``X``
+        extend this."""
         X = validate_data(
-            self,
-            X,
-            accept_sparse=self._accept_sparse,
-            dtype=np.float32,
-            order="C",
-            reset=reset,
+            self, X, accept_sparse="csr", dtype=np.float32, order="C", reset=reset
         )
-        self._check_trainable(X)
-        return X, None
+        return X, None, {"n_features": X.shape[1]}
 
-    def _check_loss_range(self, X, value_range=None):
-        """A ValueError unless ``X`` suits the loss: binary cross-entropy
-        needs values in [0, 1], to train on and to score alike.
-        ``value_range`` is ``_value_range(X)`` when the caller has it."""
-        if self.loss == "bce":
-            value_range = value_range or _value_range(X)
-            # NaN or infinity: the inference batches report it in
-            # scikit-learn's words (fit has refused it already)
-            if value_range is None or not np.isfinite(value_range).all():
-                return
-            # as the float32 network sees them: 1 + 1e-8 is 1
-            low, high = np.float32(value_range[0]), np.float32(value_range[1])
-            if low < 0 or high > 1:
-                raise ValueError(
-                    "loss='bce' needs X in [0, 1], but X ranges over "
-                    f"[{low:.4g}, {high:.4g}]. Scale it first "
-                    "(MinMaxScaler(clip=True) also clips new rows, or divide "
-                    "pixels by 255) or use loss='mse'."
-                )
-
-    # The largest magnitude of input the float32 network trains on: squared
-    # errors of larger values, summed over the features, can overflow. None
-    # for an estimator that standardizes its input first.
-    _input_limit = 1e15
-
-    def _check_trainable(self, X):
-        value_range = _value_range(X)
-        self._check_loss_range(X, value_range)
-        if self._input_limit is not None and value_range is not None:
-            largest = max(value_range[1], -value_range[0])
-            if largest > self._input_limit:
-                raise ValueError(
-                    f"X holds values of magnitude up to {largest:.3g}; the "
-                    "network computes in float32, where the squared errors of "
-                    f"values beyond {self._input_limit:.0e} can overflow. Scale X "
-                    "first (StandardScaler or MinMaxScaler in a Pipeline)."
-                )
-        if self.batch_norm and X.shape[0] < 2:
-            raise ValueError(
-                "batch_norm=True needs at least 2 samples to train, got "
-                f"n_samples={X.shape[0]}."
-            )
-        if self.batch_norm and self.batch_size < 2:
-            raise ValueError(
-                "batch_norm=True needs batch_size >= 2: batch normalisation "
-                "takes its statistics over the rows of each batch."
-            )
+    def _check_trainable(self, X, architecture):
+        """A ValueError when the network cannot train on ``X``."""
+        X_range = value_range(X)
+        check_loss_range(self.loss, X, X_range)
+        if not architecture["standardize"]:
+            # the loss compares values in the data's own units
+            check_magnitude(X_range)
+        check_batch_norm(self.batch_norm, self.batch_size, X.shape[0])
 
     def _validate_inference_data(self, X):
-        """Validate rows to infer on. Their finiteness is checked batch by
-        batch in ``_inference_batches``, while each batch is in the CPU's
-        cache: scikit-learn's separate pass over the whole of X added about
-        3% to a ``transform`` of 50000 rows of 20 features."""
+        """Validate rows to infer on. Their finiteness is checked block by
+        block during inference, while each block is in the CPU's cache:
+        scikit-learn's separate pass over the whole of X added about 3% to a
+        ``transform`` of 50000 rows of 20 features."""
         check_is_fitted(self)
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.size
-            and X.dtype in (np.float32, np.float64)
-        ):
-            # check_array would hand back X itself: these four conditions are
-            # what it checks of a float array when finiteness is not asked
-            # for. Its general path took 0.1 to 0.3 ms a call, up to 4% of
-            # a transform of 50000 rows of 20 features; the feature names
-            # and count are still checked by scikit-learn.
-            return validate_data(self, X, skip_check_array=True, reset=False)
         return validate_data(
             self,
             X,
-            accept_sparse=self._accept_sparse,
+            accept_sparse="csr",
             dtype=(np.float32, np.float64),
             reset=False,
             ensure_all_finite=False,
@@ -677,10 +354,10 @@ class BaseAutoencoder(BaseEstimator):
     def _validate_codes(self, Z):
         check_is_fitted(self)
         Z = check_array(Z, dtype=(np.float32, np.float64))
-        if Z.shape[1] != self._n_codes:
+        if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self._n_codes} features "
+                f"inverse_transform is expecting {self.n_components_} features "
                 "(n_components) as input."
             )
         return Z
@@ -688,20 +365,18 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # Training
 
-    def _build_net(self, n_features, device, architecture=None):
-        """A skorch net around a fresh module built from ``architecture``
-        (by default the one the current parameters describe)."""
+    def _build_net(self, device, architecture, X=None):
+        """A skorch net around a fresh network of ``architecture``, whose
+        standardization (if any) takes its statistics from ``X``."""
         criterion, criterion_params = self._criterion()
-        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         sink = print if self.verbose else noop
         if self.early_stopping:
-            stopper = EarlyStopping(
-                "valid_loss", self.n_iter_no_change, self.tol, True, sink
-            )
+            stopper = EarlyStopping("valid_loss", self.n_iter_no_change, self.tol)
         else:
             stopper = EarlyStopping(
-                "train_loss", self.n_iter_no_change, self.tol, False, sink
+                "train_loss", self.n_iter_no_change, self.tol, load_best=False
             )
+        stopper.sink = sink
         callbacks = []
         if self.verbose == 1:
             callbacks.append(("progress_bar", EpochProgressBar()))
@@ -712,14 +387,11 @@ class BaseAutoencoder(BaseEstimator):
         callbacks.extend(self.callbacks or [])
         # Last, so that every other callback sees the epoch it stops after.
         callbacks.append(("early_stopping", stopper))
-        if architecture is None:
-            architecture = self._architecture(n_features)
         return AutoencoderNet(
-            module=self._build_module(architecture),
+            module=build_network(architecture, X),
             architecture=architecture,
-            penalty=self._penalty(),
             criterion=criterion,
-            optimizer=optimizer,
+            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -733,17 +405,6 @@ class BaseAutoencoder(BaseEstimator):
             device=device,
             **{f"criterion__{k}": v for k, v in criterion_params.items()},
         )
-
-    def _make_dataset(self, X, y, device):
-        if not sp.issparse(X):
-            X = self._network_input(_as_tensor(X))
-            if device.type == "cuda":
-                free, _ = torch.cuda.mem_get_info(device)
-                if X.nbytes <= _DEVICE_DATA_SHARE * free:
-                    X = X.to(device)
-        if y is not None and not sp.issparse(X):
-            y = y.to(X.device)  # batches index both with the same rows
-        return InMemoryDataset(X, y, device=device)
 
     def _fit(self, X, y=None, *, incremental=False, classes=None):
         """Validate, build or continue the net, and train; return the
@@ -759,8 +420,12 @@ class BaseAutoencoder(BaseEstimator):
         """
         fitted = hasattr(self, "net_")
         first_pass = not fitted or not (self.warm_start or incremental)
-        X, targets = self._validate_training_data(X, y, first_pass, classes)
+        X, targets, shape = self._validate_training_data(X, y, first_pass, classes)
         continuing = incremental and not first_pass
+        architecture = (
+            self.net_.architecture if continuing else self._architecture(**shape)
+        )
+        self._check_trainable(X, architecture)
         device = (
             torch.device(self.net_.device)
             if continuing
@@ -779,13 +444,15 @@ class BaseAutoencoder(BaseEstimator):
                 )
                 n_epochs_before = len(net.history)
             else:
-                net = self._build_net(X.shape[1], device)
+                net = self._build_net(device, architecture, X)
                 net.initialize()
                 if not first_pass:
                     self._carry_over(self.net_, net)
             net.iterator_train__generator.manual_seed(seed)
-            net.corruption = self._batch_corruption(process_seed(seed))
-            dataset = self._make_dataset(X, targets, device)
+            options = self._training_options(process_seed(seed), device)
+            for name, value in options.items():
+                setattr(net, name, value)
+            dataset = InMemoryDataset.from_array(X, targets, device)
             if incremental:
                 train, valid, epochs = dataset, None, 1
             elif self.early_stopping:
@@ -812,21 +479,17 @@ class BaseAutoencoder(BaseEstimator):
                     net.optimizer_.load_state_dict(saved[1])
                     del net.history[n_epochs_before:]
                 elif first_pass:
-                    for name in ("net_", "history_", "n_iter_"):
+                    for name in ("net_", "history_", "n_iter_", "n_components_"):
                         self.__dict__.pop(name, None)
                 raise
         self.net_ = net
         self.__dict__.pop("_block_rows", None)  # worked out for the new net
+        self.n_components_ = architecture["n_components"]
         self.history_ = net.history
         self.n_iter_ = len(net.history)
-        if not incremental and self._check_codes_vary:
+        if not incremental:
             self._warn_if_codes_constant(X)
         return X
-
-    # Whether ``fit`` warns when most code units are constant; the
-    # variational autoencoder opts out (inactive units are what its KL term
-    # asks for).
-    _check_codes_vary = True
 
     def _warn_if_codes_constant(self, X, n_rows=1024):
         """Warn when most code units take one value on every training row (a
@@ -880,12 +543,6 @@ class BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
-    @property
-    def _n_codes(self):
-        """The code width of the fitted network (``n_components`` may have
-        been set to something else since)."""
-        return self.net_.architecture["n_components"]
-
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one pass over ``X``, continuing from the current weights.
@@ -912,275 +569,88 @@ class BaseAutoencoder(BaseEstimator):
     # Inference
 
     def _inference_block_rows(self):
-        """The rows of every block that inference runs the fitted network
-        on: a power of two fixed by the network (see ``_BLOCK_MACS``), the
-        same for every method and call; worked out once, by encoding and
-        decoding one row of zeros."""
+        """The rows of every block that inference runs the fitted network on
+        (see :func:`~skae._training.data.inference_blocks`), the same for
+        every method and call; worked out once per fitted network."""
         rows = vars(self).get("_block_rows")
         if rows is None:
-            macs, activations = module_cost(self.net_.module_, self.n_features_in_)
-            rows = min(
-                _BLOCK_MACS // max(macs, 1),
-                _BLOCK_ACTIVATION_BYTES // (4 * max(activations, 1)),
-            )
-            rows = 1 << max(int(rows).bit_length() - 1, 0)  # a power of two
-            rows = min(max(rows, _BLOCK_MIN_ROWS), _BLOCK_MAX_ROWS)
+            rows = inference_block_rows(self.net_.module_, self.n_features_in_)
             self._block_rows = rows
         return rows
 
-    def _inference_batches(self, X, codes=False):
-        """Yield ``(rows, block)``: the slice of ``X`` in each batch, and the
-        batch as the network sees it (``_network_input`` is not applied to
-        ``codes``) in a float32 block of ``_inference_block_rows()`` rows on
-        the device, zero rows padding the last batch.
-
-        Why a row's output does not depend on the rows beside it: matrix
-        kernels (MKL's, oneDNN's, cuBLAS's) choose their algorithm, blocking
-        and instruction paths by the shape of their operands and the
-        alignment of their memory, and different choices round differently.
-        On an AVX-512 Intel CPU MKL's sgemm gives a row's output bits that
-        vary with the number of rows in the call, even for multiples of 8;
-        on AMD's Zen 5 they vary between 2, 3 and more rows, and with where
-        in memory the input starts. So every block the network runs on,
-        for every method and call of a fitted model, has one shape (this
-        many rows, the same columns) and lies in a buffer of torch's
-        allocator, aligned to 64 bytes; the rows of a block are computed
-        alike (a kernel's row tiles are independent accumulators running one
-        sequence of operations), and the layers act row by row in
-        evaluation mode (batch normalisation uses its running statistics,
-        dropout is off). Within one process, that is, for a given CPU,
-        thread count and library, a row gives the same bits alone, among a
-        million rows or in any order; the tests check it under every
-        thread count and MKL code path they can set.
-
-        Rows (not codes, which ``_validate_codes`` checked) must be finite:
-        a batch whose sum is not is checked element-wise, with
-        scikit-learn's messages ("Input X contains NaN").
-        """
-        block_rows = self._inference_block_rows()
-        block = torch.empty((block_rows, X.shape[1]), dtype=torch.float32)
-        # numpy writes each batch into the block: any dtype, order or
-        # strides, and sparse rows, without another copy
-        block_array = block.numpy()
-        device = torch.device(self.net_.device)
-        sparse = sp.issparse(X)
-        for rows in gen_batches(X.shape[0], block_rows):
-            n_rows = rows.stop - rows.start
-            if sparse and X.dtype == np.float32:
-                X[rows].toarray(out=block_array[:n_rows])
-            else:
-                block_array[:n_rows] = X[rows].toarray() if sparse else X[rows]
-            if n_rows < block_rows:
-                block_array[n_rows:] = 0
-            if not codes and not math.isfinite(block[:n_rows].sum().item()):
-                # finite values may overflow the sum: decide element-wise
-                assert_all_finite(
-                    X[rows], estimator_name=type(self).__name__, input_name="X"
-                )
-            Xb = block.to(device)
-            yield rows, Xb if codes else self._network_input(Xb)
-
-    def _map_batches(self, X, fn, n_outputs=None, codes=False, dtype=np.float32):
-        """``fn`` applied to ``X`` (input rows, or ``codes``) one batch at a
-        time, in evaluation mode and without gradients, gathered into an
+    def _map(self, X, fn, n_outputs=None, *, codes=False, dtype=np.float32):
+        """``fn`` applied to ``X`` (input rows, or ``codes``) in inference
+        blocks, in evaluation mode and without gradients, gathered into an
         array of ``dtype`` with ``n_outputs`` columns (1-D when None)."""
-        shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
-        out = np.empty(shape, dtype=dtype)
-        out_tensor = torch.from_numpy(out)  # copies from any device land here
         module = self.net_.module_
         # eval() walks the whole module tree; skip it when nothing trains
         if any(submodule.training for submodule in module.modules()):
             module.eval()
-        with torch.no_grad():
-            for rows, Xb in self._inference_batches(X, codes):
-                # the output is copied out before the block is refilled
-                result = fn(Xb)[: rows.stop - rows.start]
-                # one reduction; the element-wise test only when it fails
-                # (finite values whose sum overflows)
-                if not math.isfinite(result.sum().item()) and not (
-                    torch.isfinite(result).all()
-                ):
-                    raise ValueError(
-                        "The network's output is not finite for some of these "
-                        "rows: their values are too large for its float32 "
-                        "arithmetic, or far outside the range it was trained "
-                        "on. Scale the input as the training data was scaled."
-                    )
-                out_tensor[rows] = result
-        return out
-
-    def _transform(self, X):
-        return self._map_batches(X, self.net_.module_.encode, self._n_codes)
-
-    def _inverse_transform(self, Z):
-        return self._map_batches(
-            Z, self.net_.module_.decode, self.n_features_in_, codes=True
+        return map_blocks(
+            X,
+            fn,
+            self._inference_block_rows(),
+            torch.device(self.net_.device),
+            n_outputs,
+            dtype,
+            check_finite=not codes,
+            name=type(self).__name__,
         )
 
+    def _transform(self, X):
+        return self._map(X, self.net_.module_.encode, self.n_components_)
+
+    def _inverse_transform(self, Z):
+        return self._map(Z, self.net_.module_.decode, self.n_features_in_, codes=True)
+
     def _reconstruct(self, X):
-        return self._map_batches(
-            X, lambda Xb: self.net_.module_(Xb)[0], self.n_features_in_
+        module = self.net_.module_
+        return self._map(
+            X, lambda Xb: module.decode(module.encode(Xb)), self.n_features_in_
+        )
+
+    def _block_errors(self, Xb, reduction):
+        """The reconstruction errors of the block ``Xb``, in the network's
+        units (standardized, when it standardizes): one per row
+        (``reduction="sample"``) or per entry ("none")."""
+        module = self.net_.module_
+        return reconstruction_loss(
+            module.decoder(module.encode(Xb)),
+            module.scale_input(Xb),
+            self.loss,
+            reduction=reduction,
         )
 
     def _reconstruction_error(self, X, reduction="sample"):
         """Per-sample (``reduction="sample"``, float64 like every score) or
-        per-entry ("none", float32) reconstruction errors of ``X``, in the
-        space the network sees."""
-        self._check_loss_range(X)
-
-        def error(Xb):
-            return reconstruction_loss(
-                self.net_.module_(Xb)[0], Xb, self.loss, reduction=reduction
-            )
-
+        per-entry ("none", float32) reconstruction errors of ``X``."""
+        check_loss_range(self.loss, X)
         if reduction == "sample":
-            return self._map_batches(X, error).astype(np.float64)
-        return self._map_batches(X, error, self.n_features_in_)
+            errors = self._map(X, lambda Xb: self._block_errors(Xb, "sample"))
+            return errors.astype(np.float64)
+        return self._map(
+            X, lambda Xb: self._block_errors(Xb, "none"), self.n_features_in_
+        )
 
-    # ------------------------------------------------------------------
-    # Persistence: weights travel as numpy arrays, not as a torch pickle, so
-    # a file can be audited and a model fitted on a GPU loads on a CPU.
 
-    def __getstate__(self):
-        # On Python >= 3.11 the parent may hand back ``self.__dict__`` itself.
-        state = dict(super().__getstate__())
-        net = state.pop("net_", None)
-        if "history_" in state:
-            # plain lists and dicts, which skops.io loads without trusting
-            # skorch's History class
-            state["history_"] = state["history_"].to_list()
-        if net is not None:
-            state["_net_state"] = {
-                "device": str(net.device),
-                # the network as fitted, whatever the parameters say now
-                "architecture": net.architecture,
-                "module": _to_arrays(net.module_.state_dict()),
-                "optimizer": _to_arrays(net.optimizer_.state_dict()),
-            }
-        return state
+class CodePenaltyMixin:
+    """The sparsity and contractive penalties on the codes, for the
+    estimators that take them (``sparsity_weight``, ``sparsity_target``,
+    ``contractive_weight``; the subclass's ``__init__`` stores them)."""
 
-    def __setstate__(self, state):
-        net_state = state.pop("_net_state", None)
-        if "history_" in state:
-            state["history_"] = History(state["history_"])
-        super().__setstate__(state)
-        if net_state is None:
-            return
-        device = torch.device(net_state["device"])
-        if device.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"This model was fitted on {device} but CUDA is not available; "
-                "it is loaded on the CPU.",
-                UserWarning,
-                stacklevel=2,
-            )
-            device = torch.device("cpu")
-        with isolated_rng(0, device):
-            net = self._build_net(
-                self.n_features_in_, device, net_state.get("architecture")
-            )
-            net.initialize()
-        net.module_.load_state_dict(_to_tensors(net_state["module"]))
-        net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
-        net.history = self.history_
-        self.net_ = net
+    _parameter_constraints = {
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
+        "contractive_weight": [Interval(Real, 0, None, closed="left")],
+    }
 
-    # ------------------------------------------------------------------
-    # Weights only, in the safetensors format, for exchange with PyTorch.
-
-    def save_weights(self, path):
-        """Save the fitted network's weights to a safetensors file.
-
-        The file holds the tensors of ``net_.module_.state_dict()`` under
-        their state-dict names (``encoder.…``, ``decoder.…``), so that
-        ``safetensors.torch.load_file`` reads them into any torch module of
-        the same structure, and text metadata: ``format`` ("skae.weights"),
-        ``skae_version``, ``estimator`` (the class name), ``n_features_in``
-        and ``architecture`` (JSON). Only the network: no optimizer state,
-        no training history, no fitted statistics outside the network; use
-        pickle or ``skops.io`` to keep a whole estimator. Needs the
-        ``safetensors`` package.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write the file (conventionally ``*.safetensors``).
-
-        Returns
-        -------
-        self : object
-            The estimator, unchanged.
-        """
-        check_is_fitted(self)
-        save_model, _, _ = _safetensors()
-        from . import __version__
-
-        metadata = {
-            "format": _WEIGHTS_FORMAT,
-            "skae_version": __version__,
-            "estimator": type(self).__name__,
-            "n_features_in": str(self.n_features_in_),
-            "architecture": _architecture_json(self.net_.architecture),
+    def _training_options(self, seed, device):
+        return {
+            **super()._training_options(seed, device),
+            "penalty": CodePenalty.from_weights(
+                self.sparsity_weight, self.sparsity_target, self.contractive_weight
+            ),
         }
-        save_model(self.net_.module_, str(path), metadata=metadata)
-        return self
-
-    def load_weights(self, path):
-        """Load network weights saved by :meth:`save_weights` into this
-        fitted estimator.
-
-        The estimator must be fitted (a ``partial_fit`` on a few rows is
-        enough) with the same architecture as the network that wrote the
-        file; a file with skae's metadata is checked against it first. A file
-        without it (one written by ``safetensors.torch.save_file`` from a
-        module's ``state_dict()``) loads when its tensor names and shapes
-        match ``net_.module_``. The optimizer's state is reset, as it
-        belonged to the old weights; fitted statistics outside the network
-        (``classes_``, ``offset_``, ...) are kept as they are.
-
-        Parameters
-        ----------
-        path : str or path-like
-            A safetensors file.
-
-        Returns
-        -------
-        self : object
-            The estimator, with the loaded weights.
-
-        Raises
-        ------
-        ValueError
-            If the file's architecture, tensor names or shapes differ from
-            the fitted network's.
-        """
-        check_is_fitted(self)
-        _, load_model, safe_open = _safetensors()
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-        if metadata.get("format") == _WEIGHTS_FORMAT:
-            saved = json.loads(metadata["architecture"])
-            fitted = json.loads(_architecture_json(self.net_.architecture))
-            changed = sorted(
-                k for k in saved.keys() | fitted.keys() if saved.get(k) != fitted.get(k)
-            )
-            if changed:
-                raise ValueError(
-                    f"The weights in {str(path)!r} are of a network with another "
-                    f"architecture ({', '.join(changed)} differ: file "
-                    f"{ {k: saved.get(k) for k in changed} }, this estimator "
-                    f"{ {k: fitted.get(k) for k in changed} })."
-                )
-        module = self.net_.module_
-        try:
-            load_model(module, str(path), strict=True, device=str(self.net_.device))
-        except RuntimeError as error:
-            raise ValueError(
-                f"The tensors in {str(path)!r} do not fit this estimator's "
-                f"network: {error}"
-            ) from None
-        self.net_.initialize_optimizer()
-        return self
 
 
 class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -1190,7 +660,7 @@ class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
     @property
     def _n_features_out(self):
-        return self._n_codes
+        return self.n_components_
 
     def transform(self, X):
         """Encode ``X``.

@@ -6,15 +6,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import OutlierMixin
+from sklearn.utils import gen_batches
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder
-from ._sklearn_compat import Interval, StrOptions, _fit_context
-from ._training import reconstruction_loss
+from ._estimator_base import BaseAutoencoder, CodePenaltyMixin
+from ._sklearn_compat import Interval, StrOptions, _fit_context, get_chunk_n_rows
 
 
 @fill_doc
-class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
+class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoencoder):
     """Outlier detection by autoencoder reconstruction error.
 
     The autoencoder learns to reconstruct the (mostly normal) training rows;
@@ -130,18 +130,9 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
     array([ 1, -1])
     """
 
-    loss = "mse"  # not a parameter: errors are squared errors
-    _accept_sparse = False
-
-    # The network sees standardized input, whatever the scale of X.
-    _input_limit = None
-
     _parameter_constraints = {
-        **{
-            name: constraint
-            for name, constraint in BaseAutoencoder._parameter_constraints.items()
-            if name != "loss"
-        },
+        **BaseAutoencoder._parameter_constraints,
+        **CodePenaltyMixin._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "contamination": [
             StrOptions({"auto"}),
@@ -186,89 +177,91 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
         verbose=0,
         **kwargs,
     ):
-        self.n_components = n_components
-        self.contamination = contamination
-        self.standardize = standardize
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.image_shape = image_shape
-        self.conv_channels = conv_channels
-        self.sequence_shape = sequence_shape
-        self.recurrent_cell = recurrent_cell
-        self.recurrent_units = recurrent_units
-        self.encoder = encoder
-        self.decoder = decoder
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            loss="mse",  # not a parameter: its errors are squared errors
+            dropout=dropout,
+            batch_norm=batch_norm,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            sequence_shape=sequence_shape,
+            recurrent_cell=recurrent_cell,
+            recurrent_units=recurrent_units,
+            encoder=encoder,
+            decoder=decoder,
+            optimizer=optimizer,
+            lr=lr,
+            max_grad_norm=max_grad_norm,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            callbacks=callbacks,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
-        self.optimizer = optimizer
-        self.lr = lr
-        self.max_grad_norm = max_grad_norm
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_module_params(kwargs)
-
-    def _validate_training_data(self, X, y, reset, classes=None):
-        X, targets = super()._validate_training_data(X, y, reset, classes)
-        if self.standardize and reset:
-            mean = X.mean(axis=0, dtype=np.float64)
-            scale = X.std(axis=0, dtype=np.float64)
-            # Constant columns (up to float32 rounding) are only centred.
-            scale[(scale == 0) | (scale <= 1e-6 * np.abs(mean))] = 1.0
-            self.mean_, self.scale_ = mean, scale
-        return X, targets
+        self.contamination = contamination
+        self.standardize = standardize
 
     def _architecture(self, n_features):
-        self.n_components_ = (
-            max(1, (n_features + 2) // 4)
-            if self.n_components is None
-            else self.n_components
-        )
+        n_components = self.n_components
+        if n_components is None:
+            n_components = max(1, (n_features + 2) // 4)
         return {
             **super()._architecture(n_features),
-            "n_components": self.n_components_,
+            "n_components": n_components,
+            "standardize": self.standardize,
         }
 
-    def _network_input(self, X):
-        if not self.standardize:
-            return X
-        mean = torch.as_tensor(self.mean_, dtype=X.dtype, device=X.device)
-        scale = torch.as_tensor(self.scale_, dtype=X.dtype, device=X.device)
-        return (X - mean) / scale
+    def _standardization(self, name):
+        """The statistic ``name`` of the network's standardization."""
+        net = vars(self).get("net_")
+        standardize = None if net is None else net.module_.standardize
+        if standardize is None:
+            raise AttributeError(f"{name}_ is set by fitting with standardize=True.")
+        return getattr(standardize, name).cpu().numpy().astype(np.float64)
 
-    def _errors(self, X):
-        """Per-feature squared errors relative to ``error_scale_``."""
-        return self._reconstruction_error(X, reduction="none") / self.error_scale_
+    @property
+    def mean_(self):
+        return self._standardization("mean")
+
+    @property
+    def scale_(self):
+        return self._standardization("scale")
 
     def _scores(self, X):
-        """Minus each row's mean relative squared error, computed one batch
+        """Minus each row's mean relative squared error, computed one block
         at a time: memory grows with the rows' scores, not with an
         (n_samples, n_features) array of errors."""
-        module = self.net_.module_
         scale = torch.as_tensor(self.error_scale_, device=self.net_.device)
 
         def scores(Xb):
-            errors = reconstruction_loss(module(Xb)[0], Xb, self.loss, reduction="none")
+            errors = self._block_errors(Xb, "none")
             return -(errors / scale).mean(dim=1, dtype=torch.float64)
 
-        return self._map_batches(X, scores, dtype=np.float64)
+        return self._map(X, scores, dtype=np.float64)
 
     def _calibrate(self, X):
-        """Set ``error_scale_`` and ``offset_`` from the training rows ``X``."""
-        errors = self._reconstruction_error(X, reduction="none")
-        scale = errors.mean(axis=0, dtype=np.float64)
-        del errors
+        """Set ``error_scale_`` and ``offset_`` from the training rows ``X``;
+        the errors are summed a chunk of rows at a time (scikit-learn's
+        ``working_memory``), never held whole."""
+        n_samples, n_features = X.shape
+        total = np.zeros(n_features)
+        chunk = get_chunk_n_rows(row_bytes=4 * n_features, max_n_rows=n_samples)
+        for rows in gen_batches(n_samples, chunk):
+            errors = self._reconstruction_error(X[rows], reduction="none")
+            total += errors.sum(axis=0, dtype=np.float64)
+        scale = total / n_samples
         # A feature reconstructed exactly on every training row (a constant
         # one) keeps absolute units rather than dividing by zero.
         scale[scale <= np.finfo(np.float32).tiny] = 1.0
@@ -382,4 +375,5 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseAutoencoder):
             Relative per-feature errors; each row's mean is minus its
             ``score_samples``.
         """
-        return self._errors(self._validate_inference_data(X))
+        X = self._validate_inference_data(X)
+        return self._reconstruction_error(X, reduction="none") / self.error_scale_

@@ -2,7 +2,15 @@
 between releases."""
 
 from sklearn.base import _fit_context
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import validate_data
 
-__all__ = ["Interval", "StrOptions", "_fit_context", "validate_data", "validate_params"]
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "_fit_context",
+    "get_chunk_n_rows",
+    "validate_data",
+    "validate_params",
+]

@@ -9,10 +9,15 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder, CodesMixin, _check_layer_sizes
+from ._estimator_base import (
+    LOSS_CONSTRAINT,
+    BaseAutoencoder,
+    CodePenaltyMixin,
+    CodesMixin,
+)
 from ._sklearn_compat import Interval, _fit_context, validate_data
-from ._torch_modules import ClassifierHead, SupervisedAutoencoderModule
-from ._training import SupervisedLoss
+from ._training.losses import SupervisedLoss
+from ._validation import check_layer_sizes
 
 
 def _unlabeled(y):
@@ -24,7 +29,9 @@ def _unlabeled(y):
 
 
 @fill_doc
-class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
+class SupervisedAutoencoder(
+    ClassifierMixin, CodesMixin, CodePenaltyMixin, BaseAutoencoder
+):
     """An autoencoder whose code also feeds a classifier, trained on both
     tasks at once.
 
@@ -124,8 +131,12 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
     (3, 10)
     """
 
+    _network = "supervised"
+
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
+        **CodePenaltyMixin._parameter_constraints,
+        **LOSS_CONSTRAINT,
         "classifier_layer_sizes": ["array-like"],
         "classifier_dropout": [Interval(Real, 0, 1, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
@@ -185,9 +196,6 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             recurrent_units=recurrent_units,
             encoder=encoder,
             decoder=decoder,
-            sparsity_weight=sparsity_weight,
-            sparsity_target=sparsity_target,
-            contractive_weight=contractive_weight,
             optimizer=optimizer,
             lr=lr,
             max_grad_norm=max_grad_norm,
@@ -204,32 +212,23 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             verbose=verbose,
             **kwargs,
         )
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
         self.classifier_layer_sizes = classifier_layer_sizes
         self.classifier_dropout = classifier_dropout
         self.reconstruction_weight = reconstruction_weight
         self.classification_weight = classification_weight
 
-    def _architecture(self, n_features):
+    def _architecture(self, n_features, n_classes):
         return {
             **super()._architecture(n_features),
-            "n_classes": len(self.classes_),
-            "classifier_layer_sizes": _check_layer_sizes(
+            "n_classes": n_classes,
+            "classifier_layer_sizes": check_layer_sizes(
                 self.classifier_layer_sizes, "classifier_layer_sizes"
             ),
             "classifier_dropout": self.classifier_dropout,
         }
-
-    def _build_module(self, arch):
-        return SupervisedAutoencoderModule(
-            *self._build_encoder_decoder(arch, arch["n_components"]),
-            ClassifierHead(
-                arch["n_components"],
-                arch["n_classes"],
-                arch["classifier_layer_sizes"],
-                activation=arch["activation"],
-                dropout=arch["classifier_dropout"],
-            ),
-        )
 
     def _criterion(self):
         return SupervisedLoss, {
@@ -240,15 +239,8 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
 
     def _validate_training_data(self, X, y, reset, classes=None):
         X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=self._accept_sparse,
-            dtype=np.float32,
-            order="C",
-            reset=reset,
+            self, X, y, accept_sparse="csr", dtype=np.float32, order="C", reset=reset
         )
-        self._check_trainable(X)
         labeled = ~_unlabeled(y)
         if not labeled.any():
             raise ValueError(
@@ -278,7 +270,8 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
             )
         targets = np.full(len(y), -1, dtype=np.int64)
         targets[labeled] = np.searchsorted(self.classes_, y_labeled)
-        return X, torch.from_numpy(targets)
+        shape = {"n_features": X.shape[1], "n_classes": len(self.classes_)}
+        return X, torch.from_numpy(targets), shape
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -346,7 +339,7 @@ class SupervisedAutoencoder(ClassifierMixin, CodesMixin, BaseAutoencoder):
         """
         X = self._validate_inference_data(X)
         module = self.net_.module_
-        proba = self._map_batches(
+        proba = self._map(
             X, lambda Xb: torch.softmax(module.classify(Xb), dim=1), len(self.classes_)
         ).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)

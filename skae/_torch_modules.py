@@ -360,89 +360,56 @@ class RecurrentDecoder(nn.Module):
         return self.output(outputs).flatten(1)
 
 
-def build_encoder_decoder(
-    n_features,
-    n_codes,
-    *,
-    hidden_layer_sizes=(),
-    activation="relu",
-    output_activation="identity",
-    dropout=0.0,
-    batch_norm=False,
-    image_shape=None,
-    conv_channels=(16, 32),
-    sequence_shape=None,
-    recurrent_cell="lstm",
-    recurrent_units=64,
-    n_decoder_inputs=None,
-):
-    """The built-in ``(encoder, decoder)`` pair: convolutional when
-    ``image_shape`` is given, recurrent when ``sequence_shape`` is, dense
-    otherwise. The encoder maps ``n_features`` inputs to ``n_codes`` outputs
-    and the decoder maps ``n_decoder_inputs`` (by default ``n_codes``) back to
-    ``n_features``; a variational encoder gives two outputs per code unit."""
-    n_decoder_inputs = n_codes if n_decoder_inputs is None else n_decoder_inputs
-    shared = {
-        "hidden_layer_sizes": hidden_layer_sizes,
-        "activation": activation,
-        "dropout": dropout,
-        "batch_norm": batch_norm,
-    }
-    if image_shape is not None:
-        return (
-            ConvEncoder(image_shape, n_codes, conv_channels, **shared),
-            ConvDecoder(
-                n_decoder_inputs,
-                image_shape,
-                conv_channels,
-                output_activation=output_activation,
-                **shared,
-            ),
-        )
-    if sequence_shape is not None:
-        recurrent = {"units": recurrent_units, "cell": recurrent_cell}
-        return (
-            RecurrentEncoder(sequence_shape, n_codes, **recurrent, **shared),
-            RecurrentDecoder(
-                n_decoder_inputs,
-                sequence_shape,
-                **recurrent,
-                output_activation=output_activation,
-                **shared,
-            ),
-        )
-    return (
-        DenseEncoder(n_features, n_codes, **shared),
-        DenseDecoder(
-            n_decoder_inputs,
-            n_features,
-            output_activation=output_activation,
-            **shared,
-        ),
-    )
+class Standardize(nn.Module):
+    """Fixed per-feature standardization, ``(X - mean) / scale``, and its
+    inverse; ``mean`` and ``scale`` are buffers (saved with the weights,
+    never trained)."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    def forward(self, X):
+        return (X - self.mean) / self.scale
+
+    def inverse(self, X):
+        return X * self.scale + self.mean
 
 
 class AutoencoderModule(nn.Module):
     """An encoder and a decoder, any ``nn.Module`` pair that maps rows to
-    codes and codes back to rows.
+    codes and codes back to rows, and optionally a :class:`Standardize`
+    between the data and the network.
 
     ``forward`` returns ``(reconstruction, code)`` so that losses and
-    penalties can use either; ``encode`` and ``decode`` run one half.
+    penalties can use either; the reconstruction is in the network's units,
+    those of ``scale_input(X)``, which the losses compare it with. ``encode``
+    and ``decode`` run one half, from and to the data's own units.
     """
 
-    def __init__(self, encoder, decoder):
+    # How many encoder outputs each code unit takes.
+    ENCODER_OUTPUTS_PER_UNIT = 1
+
+    def __init__(self, encoder, decoder, standardize=None):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        self.standardize = standardize
+
+    def scale_input(self, X):
+        """``X`` in the network's units: standardized, or as it is."""
+        return X if self.standardize is None else self.standardize(X)
 
     def encode(self, X):
-        return self.encoder(X)
+        return self.encoder(self.scale_input(X))
 
     def decode(self, Z):
-        return self.decoder(Z)
+        X = self.decoder(Z)
+        return X if self.standardize is None else self.standardize.inverse(X)
 
     def forward(self, X):
-        code = self.encoder(X)
+        code = self.encode(X)
         return self.decoder(code), code
 
 
@@ -454,15 +421,15 @@ class SupervisedAutoencoderModule(AutoencoderModule):
     the logits of an input.
     """
 
-    def __init__(self, encoder, decoder, classifier):
-        super().__init__(encoder, decoder)
+    def __init__(self, encoder, decoder, classifier, standardize=None):
+        super().__init__(encoder, decoder, standardize)
         self.classifier = classifier
 
     def classify(self, X):
-        return self.classifier(self.encoder(X))
+        return self.classifier(self.encode(X))
 
     def forward(self, X):
-        code = self.encoder(X)
+        code = self.encode(X)
         return self.decoder(code), code, self.classifier(code)
 
 
@@ -484,11 +451,14 @@ class VariationalAutoencoderModule(AutoencoderModule):
     # input's scale, and the range is far wider than training ever reaches.
     LOG_VAR_RANGE = (-30.0, 20.0)
 
+    # a mean and a log-variance per code unit
+    ENCODER_OUTPUTS_PER_UNIT = 2
+
     def posterior(self, X):
         """``(mean, log_var)`` of the posterior of each row's code: the first
         and second half of the encoder's outputs, the log-variance clamped to
         ``LOG_VAR_RANGE``."""
-        mean, log_var = self.encoder(X).chunk(2, dim=1)
+        mean, log_var = self.encoder(self.scale_input(X)).chunk(2, dim=1)
         return mean, log_var.clamp(*self.LOG_VAR_RANGE)
 
     def encode(self, X):
@@ -503,33 +473,3 @@ class VariationalAutoencoderModule(AutoencoderModule):
         mean, log_var = self.posterior(X)
         z = self.reparameterize(mean, log_var, torch.randn_like(mean))
         return self.decoder(z), z, mean, log_var
-
-
-def module_cost(module, n_features):
-    """``(n_parameters, n_activations)`` of an :class:`AutoencoderModule`:
-    its parameter count, and the number of values that one row's input and
-    every submodule's outputs take when ``encode`` and ``decode`` run on it
-    (found on a row of zeros, in evaluation mode, without gradients)."""
-    n_activations = [n_features]
-
-    def count(submodule, inputs, output):
-        outputs = output if isinstance(output, tuple | list) else (output,)
-        n_activations[0] += sum(
-            t.numel() for t in outputs if isinstance(t, torch.Tensor)
-        )
-
-    leaves = [m for m in module.modules() if not any(m.children())]
-    hooks = [leaf.register_forward_hook(count) for leaf in leaves]
-    training = [m.training for m in module.modules()]
-    try:
-        module.eval()
-        with torch.no_grad():
-            parameter = next(module.parameters(), None)
-            device = None if parameter is None else parameter.device
-            module.decode(module.encode(torch.zeros(1, n_features, device=device)))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        for m, mode in zip(module.modules(), training, strict=True):
-            m.training = mode
-    return sum(p.numel() for p in module.parameters()), n_activations[0]

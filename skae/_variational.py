@@ -8,16 +8,16 @@ from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder, CodesMixin
+from ._estimator_base import LOSS_CONSTRAINT, BaseAutoencoder, CodesMixin
 from ._sklearn_compat import Interval, _fit_context
-from ._torch_modules import VariationalAutoencoderModule
-from ._training import (
-    MIN_NOISE_VARIANCE,
+from ._training.losses import (
     ELBOLoss,
-    log_likelihood,
+    evidence_lower_bound,
+    max_likelihood_variance,
     posterior_errors,
-    seed_from,
 )
+from ._training.randomness import seed_from
+from ._validation import check_loss_range
 
 # score_samples estimates each row's expected log-likelihood at this many
 # codes, from standard normal draws made once (seed 0) and shared by every
@@ -26,9 +26,6 @@ from ._training import (
 # other half (antithetic pairs), which cancels the estimate's first-order
 # noise.
 _ELBO_DRAWS = 16
-
-# Penalties on the code would fight the KL term, which already shapes it.
-_NOT_PARAMETERS = ("sparsity_weight", "sparsity_target", "contractive_weight")
 
 
 @fill_doc
@@ -193,12 +190,13 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     # (posterior collapse), not a training failure.
     _check_codes_vary = False
 
+    _network = "variational"
+
+    # No penalties on the code (CodePenaltyMixin): they would fight the KL
+    # term, which already shapes it.
     _parameter_constraints = {
-        **{
-            name: constraint
-            for name, constraint in BaseAutoencoder._parameter_constraints.items()
-            if name not in _NOT_PARAMETERS
-        },
+        **BaseAutoencoder._parameter_constraints,
+        **LOSS_CONSTRAINT,
         "beta": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -235,52 +233,40 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         verbose=0,
         **kwargs,
     ):
-        self.n_components = n_components
-        self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.image_shape = image_shape
-        self.conv_channels = conv_channels
-        self.sequence_shape = sequence_shape
-        self.recurrent_cell = recurrent_cell
-        self.recurrent_units = recurrent_units
-        self.encoder = encoder
-        self.decoder = decoder
-        self.optimizer = optimizer
-        self.lr = lr
-        self.max_grad_norm = max_grad_norm
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_module_params(kwargs)
-
-    # ------------------------------------------------------------------
-    # The base's hooks
-
-    def _build_module(self, arch):
-        n_components = arch["n_components"]
-        return VariationalAutoencoderModule(
-            *self._build_encoder_decoder(
-                arch, 2 * n_components, n_decoder_inputs=n_components
-            )
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            loss=loss,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            image_shape=image_shape,
+            conv_channels=conv_channels,
+            sequence_shape=sequence_shape,
+            recurrent_cell=recurrent_cell,
+            recurrent_units=recurrent_units,
+            encoder=encoder,
+            decoder=decoder,
+            optimizer=optimizer,
+            lr=lr,
+            max_grad_norm=max_grad_norm,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            callbacks=callbacks,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
         )
+        self.beta = beta
 
     def _criterion(self):
         return ELBOLoss, {"loss": self.loss, "beta": self.beta}
-
-    def _penalty(self):
-        return None
 
     # ------------------------------------------------------------------
     # The ELBO
@@ -289,7 +275,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         """The standard normal draws of the codes that ``score_samples``
         averages over (see ``_ELBO_DRAWS``)."""
         half = torch.randn(
-            (_ELBO_DRAWS // 2, self._n_codes),
+            (_ELBO_DRAWS // 2, self.n_components_),
             generator=torch.Generator().manual_seed(0),
         )
         return torch.cat([half, -half]).to(self.net_.device)
@@ -298,7 +284,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         """Each row's reconstruction loss summed over features and averaged
         over the codes of ``_elbo_noise``, and its KL term, as float64."""
         noise = self._elbo_noise()
-        terms = self._map_batches(
+        terms = self._map(
             X,
             lambda Xb: torch.stack(
                 posterior_errors(self.net_.module_, Xb, noise, self.loss), dim=1
@@ -310,9 +296,8 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     def _set_noise_variance(self, X):
         if self.loss == "mse":
             errors, _ = self._posterior_errors(X)
-            self.noise_variance_ = max(
-                float(errors.mean() / X.shape[1]), MIN_NOISE_VARIANCE
-            )
+            variance = max_likelihood_variance(torch.from_numpy(errors), X.shape[1])
+            self.noise_variance_ = float(variance)
         else:
             self.__dict__.pop("noise_variance_", None)
         return self
@@ -379,7 +364,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         rng = np.random.default_rng(seed_from(random_state))
-        codes = rng.standard_normal((n_samples, self._n_codes), np.float32)
+        codes = rng.standard_normal((n_samples, self.n_components_), np.float32)
         return self._inverse_transform(codes)
 
     def score_samples(self, X):
@@ -401,13 +386,17 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             The ELBO of each sample.
         """
         X = self._validate_inference_data(X)
-        self._check_loss_range(X)
+        check_loss_range(self.loss, X)
         errors, kl = self._posterior_errors(X)
         noise_variance = self.noise_variance_ if self.loss == "mse" else None
-        log_lik = log_likelihood(
-            torch.from_numpy(errors), X.shape[1], self.loss, noise_variance
+        elbo = evidence_lower_bound(
+            torch.from_numpy(errors),
+            torch.from_numpy(kl),
+            X.shape[1],
+            self.loss,
+            noise_variance,
         )
-        return log_lik.numpy() - kl
+        return elbo.numpy()
 
     def score(self, X, y=None):
         """Mean ELBO of ``X`` (higher is better), in nats per sample.

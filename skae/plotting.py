@@ -16,6 +16,8 @@ from sklearn.base import is_classifier, is_outlier_detector
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_image_shape
+
 __all__ = ["LatentSpaceDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
 
 # Above this many classes, labels are coloured on a colour bar, not listed in
@@ -84,29 +86,7 @@ def _check_image_shape(image_shape, n_features):
             "image_shape is required: the (H, W) or (C, H, W) shape of an "
             "image row, such as (28, 28) for MNIST."
         )
-    shape = np.asarray(image_shape)
-    if (
-        shape.ndim != 1
-        or shape.size not in (2, 3)
-        or not np.issubdtype(shape.dtype, np.integer)
-        or np.any((shape <= 0) & (shape != -1))
-        or np.sum(shape == -1) > 1
-    ):
-        raise ValueError(
-            "image_shape must be a tuple of 2 (H, W) or 3 (C, H, W) positive "
-            f"integers (one of them may be -1, inferred), got {image_shape!r}."
-        )
-    shape = [int(s) for s in shape]
-    known = math.prod(s for s in shape if s != -1)
-    if -1 in shape and n_features % known == 0:
-        shape[shape.index(-1)] = n_features // known
-    if math.prod(shape) != n_features:
-        holds = f"a multiple of {known}" if -1 in shape else f"{known}"
-        raise ValueError(
-            f"image_shape={tuple(image_shape)} does not fit rows of "
-            f"{n_features} features: an image of that shape holds {holds} values."
-        )
-    shape = (1, *shape) if len(shape) == 2 else tuple(shape)
+    shape = check_image_shape(image_shape, n_features)
     if shape[0] not in (1, 3):
         raise ValueError(
             f"image_shape={tuple(image_shape)} has {shape[0]} channels; only "

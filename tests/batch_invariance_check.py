@@ -29,9 +29,7 @@ from skae import (
     SupervisedAutoencoder,
     VariationalAutoencoder,
 )
-from skae import (
-    _estimator_base as estimator_base,
-)
+from skae._training import data as training_data
 
 ESTIMATORS = [
     AutoencoderTransformer,
@@ -150,7 +148,7 @@ def fitted(est, X, y):
 
 
 def main():
-    estimator_base._BLOCK_MAX_ROWS = BLOCK_ROWS
+    training_data.BLOCK_MAX_ROWS = BLOCK_ROWS
     X, y = data()
     failures = []
     for name, est in cases():

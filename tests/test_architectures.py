@@ -444,7 +444,7 @@ def test_contractive_penalty_flattens_the_encoder(digits):
 
 
 def test_contractive_penalty_is_the_jacobian_norm():
-    from skae._training import CodePenalty
+    from skae._training.losses import CodePenalty
 
     encoder = MLPEncoder(5, 3)
     X = torch.randn(4, 5, requires_grad=True)
@@ -461,7 +461,7 @@ def test_contractive_penalty_is_the_jacobian_norm():
 
 
 def test_sparsity_penalty_values():
-    from skae._training import CodePenalty
+    from skae._training.losses import CodePenalty
 
     code = torch.tensor([[1.0, -2.0], [0.0, 3.0]])
     assert CodePenalty(sparsity_weight=0.5)(None, (None, code)).item() == 0.5 * 3.0

@@ -27,7 +27,7 @@ from batch_invariance_check import (
 )
 
 from skae import AutoencoderTransformer
-from skae import _estimator_base as estimator_base
+from skae._training import data as training_data
 
 CHECK = Path(__file__).with_name("batch_invariance_check.py")
 CASES = dict(cases())
@@ -35,7 +35,7 @@ CASES = dict(cases())
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_rows_give_the_same_outputs_alone_reordered_or_misaligned(name, monkeypatch):
-    monkeypatch.setattr(estimator_base, "_BLOCK_MAX_ROWS", BLOCK_ROWS)
+    monkeypatch.setattr(training_data, "BLOCK_MAX_ROWS", BLOCK_ROWS)
     X, y = data()
     assert mismatches(fitted(CASES[name], X, y), X) == []
 
@@ -81,5 +81,5 @@ def test_block_rows_follow_the_network_size():
     for est in (small, large):
         rows = est._inference_block_rows()
         assert rows & (rows - 1) == 0
-        assert estimator_base._BLOCK_MIN_ROWS <= rows <= estimator_base._BLOCK_MAX_ROWS
+        assert training_data.BLOCK_MIN_ROWS <= rows <= training_data.BLOCK_MAX_ROWS
     assert large._inference_block_rows() < small._inference_block_rows()

@@ -57,18 +57,19 @@ def test_noise_is_fresh_every_epoch_and_repeats_under_a_seed(X):
 def test_training_batches_are_corrupted_and_targets_clean(X, monkeypatch):
     dae = quick(noise="masking", noise_level=0.5, max_epochs=1, batch_size=64)
     seen = {}
-    original = DenoisingAutoencoder._batch_corruption
+    original = DenoisingAutoencoder._training_options
 
-    def spy(self, seed):
-        corrupt = original(self, seed)
+    def spy(self, seed, device):
+        options = original(self, seed, device)
+        corrupt = options["corruption"]
 
         def recording(batch):
             seen["clean"], seen["noisy"] = batch.numpy().copy(), corrupt(batch)
             return seen["noisy"]
 
-        return recording
+        return {**options, "corruption": recording}
 
-    monkeypatch.setattr(DenoisingAutoencoder, "_batch_corruption", spy)
+    monkeypatch.setattr(DenoisingAutoencoder, "_training_options", spy)
     dae.fit(X)
     # X lies in (0, 1): masking's zeros fall outside the training range and
     # are kept, not clipped
@@ -82,10 +83,12 @@ def test_clipping_to_training_range(X):
     assert_array_equal(dae.data_min_, X.min(axis=0).astype(np.float32))
     assert_array_equal(dae.data_max_, X.max(axis=0).astype(np.float32))
     batch = torch.from_numpy(X.astype(np.float32))
-    clipped = dae._batch_corruption(0)(batch).numpy()
+    cpu = torch.device("cpu")
+    clipped = dae._training_options(0, cpu)["corruption"](batch).numpy()
     assert np.all(clipped <= dae.data_max_) and np.all(clipped >= dae.data_min_)
     assert np.any(clipped == dae.data_max_)
-    unclipped = dae.set_params(clip=False)._batch_corruption(0)(batch).numpy()
+    dae.set_params(clip=False)
+    unclipped = dae._training_options(0, cpu)["corruption"](batch).numpy()
     assert unclipped.max() > 5
 
 

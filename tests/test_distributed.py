@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 
 from skae import AutoencoderTransformer
-from skae._training import InMemoryBatchIterator, InMemoryDataset
+from skae._training.data import InMemoryBatchIterator, InMemoryDataset
 
 SCRIPT = Path(__file__).with_name("distributed_fit.py")
 WORLD_SIZE = 2

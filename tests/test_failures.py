@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from skorch.callbacks import Callback
 
-import skae._estimator_base as estimator_base
+import skae._training.data as training_data
 from skae import (
     AutoencoderTransformer,
     DenoisingAutoencoder,
@@ -314,8 +314,8 @@ INFERENCE_METHODS = (
 )
 def test_non_finite_input_at_inference(cls, data, value, message, monkeypatch):
     # inference blocks of 16 rows: the bad row is in the seventh
-    monkeypatch.setattr(estimator_base, "_BLOCK_MIN_ROWS", 16)
-    monkeypatch.setattr(estimator_base, "_BLOCK_MAX_ROWS", 16)
+    monkeypatch.setattr(training_data, "BLOCK_MIN_ROWS", 16)
+    monkeypatch.setattr(training_data, "BLOCK_MAX_ROWS", 16)
     est = fit(make(cls, max_epochs=2, batch_size=16), data)
     X = data[0].copy()
     X[100, 1] = value

@@ -171,12 +171,12 @@ def test_n_images_beyond_n_samples(ae, digits):
     [
         (
             (7, 7),
-            r"image_shape=\(7, 7\) does not fit rows of 64 features: an image "
-            "of that shape holds 49 values",
+            r"image_shape=\(7, 7\) does not fit the 64 features of X: a row "
+            "must hold exactly 49 values",
         ),
-        ((5, -1), "holds a multiple of 5 values"),
+        ((5, -1), "must hold a multiple of 5 values"),
         ((2, 4, 8), "has 2 channels; only images with 1 .grey. or 3 .RGB."),
-        ((8, 8, 1, 1), "must be a tuple of 2 .H, W. or 3 .C, H, W. positive"),
+        ((8, 8, 1, 1), "must be a tuple of 2 or 3 positive integers"),
         ((8.0, 8), "must be a tuple of 2"),
         ((0, 8), "must be a tuple of 2"),
         (None, "image_shape is required"),

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from skae import AutoencoderTransformer, SupervisedAutoencoder
-from skae._training import SupervisedLoss
+from skae._training.losses import SupervisedLoss
 
 
 def quick(**params):

@@ -15,7 +15,7 @@ from torch import nn
 
 from skae import VariationalAutoencoder
 from skae._torch_modules import ConvDecoder, ConvEncoder
-from skae._training import ELBOLoss, gaussian_kl
+from skae._training.losses import ELBOLoss, gaussian_kl
 
 
 def quick(**params):

@@ -1,0 +1,302 @@
+"""Data in memory, served to training a batch at a time, and to inference a
+block at a time.
+
+Training slices batches out of one float32 tensor instead of collating rows
+from ``Dataset.__getitem__`` (a ``DataLoader`` over a map-style dataset
+costs skorch 1.35x to 2.5x a bare loop, see docs/design.md).
+"""
+
+import math
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import gen_batches
+from sklearn.utils.validation import assert_all_finite
+
+from .._torch_network import module_cost
+
+
+def as_tensor(X):
+    """A tensor sharing memory with the float array ``X``."""
+    if X.flags.writeable:
+        return torch.from_numpy(X)
+    # Read-only input (a memmap, say) is never written to, so sharing it is
+    # safe; torch only warns because it cannot know that.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        return torch.from_numpy(X)
+
+
+class InMemoryDataset(torch.utils.data.Dataset):
+    """Rows of data held in memory, served a batch at a time.
+
+    Parameters
+    ----------
+    X : torch.Tensor or scipy.sparse matrix of shape (n_samples, n_features)
+        A float32 tensor (on the training device when it fits there), or a
+        float32 CSR matrix that is densified one batch at a time.
+    y : torch.Tensor of shape (n_samples,), default=None
+        Targets, for estimators that have them.
+    indices : torch.Tensor of int64, default=None
+        The rows of ``X`` that belong to this dataset (a train or validation
+        part shares the full tensor instead of copying it).
+    device : str or torch.device, default="cpu"
+        Where batches are delivered.
+    """
+
+    def __init__(self, X, y=None, *, indices=None, device="cpu"):
+        self.X = X
+        self.y = y
+        self.indices = indices
+        self.device = torch.device(device)
+
+    # Training data stays on a GPU when it takes at most this share of the
+    # free device memory; otherwise batches are copied there one at a time.
+    DEVICE_DATA_SHARE = 0.5
+
+    @classmethod
+    def from_array(cls, X, y, device):
+        """A dataset of the validated float32 array (or CSR matrix) ``X``,
+        shared, not copied, and the target tensor ``y`` (or None), on
+        ``device`` when it fits there."""
+        if not sp.issparse(X):
+            X = as_tensor(X)
+            if device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(device)
+                if X.nbytes <= cls.DEVICE_DATA_SHARE * free:
+                    X = X.to(device)
+            if y is not None:
+                y = y.to(X.device)  # batches index both with the same rows
+        return cls(X, y, device=device)
+
+    def __len__(self):
+        return self.X.shape[0] if self.indices is None else len(self.indices)
+
+    def __getitem__(self, i):
+        # Only for code that insists on per-row access; skae's iterator
+        # calls `batch` instead.
+        return self.batch(
+            slice(i, i + 1) if self.indices is None else self.indices[i : i + 1]
+        )
+
+    def subset(self, indices):
+        """The rows ``indices`` of this dataset, sharing its storage."""
+        if self.indices is not None:
+            indices = self.indices[indices]
+        return InMemoryDataset(self.X, self.y, indices=indices, device=self.device)
+
+    def batch(self, rows):
+        """``(X_batch, y_batch)`` for ``rows`` (a slice or an index tensor)."""
+        if sp.issparse(self.X):
+            np_rows = rows if isinstance(rows, slice) else rows.numpy()
+            Xb = torch.from_numpy(self.X[np_rows].toarray())
+        else:
+            if not isinstance(rows, slice) and rows.device != self.X.device:
+                rows = rows.to(self.X.device)
+            Xb = self.X[rows]
+        Xb = Xb.to(self.device, non_blocking=True)
+        yb = None
+        if self.y is not None:
+            yb = self.y[rows].to(self.device, non_blocking=True)
+        return Xb, yb
+
+
+def batch_bounds(n_samples, batch_size):
+    """Start and stop of each batch; a trailing batch of a single row is merged
+    into the one before it (batch normalisation cannot train on one row)."""
+    starts = list(range(0, n_samples, batch_size))
+    if len(starts) > 1 and n_samples - starts[-1] == 1:
+        starts.pop()
+    stops = starts[1:] + [n_samples]
+    return list(zip(starts, stops, strict=True))
+
+
+class InMemoryBatchIterator:
+    """Mini-batches of an :class:`InMemoryDataset` as tensor slices.
+
+    Unlike a ``DataLoader`` over a map-style dataset, nothing is fetched or
+    collated row by row: a batch is one slice (or one gather, when shuffling)
+    of the dataset's tensor.
+
+    With ``num_replicas`` > 1 (data-parallel training) it serves process
+    ``rank``'s share of the rows, as ``DistributedSampler`` does: every
+    process draws the same order from the same ``generator``, rows from its
+    start are repeated so that the number of rows divides evenly, and each
+    process takes every ``num_replicas``-th row from ``rank`` on. Every
+    process then runs the same number of batches of the same sizes, and the
+    ``k``-th batches of all processes together are the ``k``-th batch of
+    ``batch_size * num_replicas`` rows that a single process would take (but
+    for the repeated rows and the end of the epoch).
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        generator=None,
+        *,
+        num_replicas=1,
+        rank=0,
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.num_replicas = num_replicas
+        self.rank = rank
+
+    def _n_rows(self):
+        """The rows this process serves per epoch."""
+        return -(-len(self.dataset) // self.num_replicas)
+
+    def __len__(self):
+        return len(batch_bounds(self._n_rows(), self.batch_size))
+
+    def __iter__(self):
+        dataset = self.dataset
+        order = dataset.indices  # None: the rows in storage order
+        if self.shuffle:
+            order = torch.randperm(len(dataset), generator=self.generator)
+            if dataset.indices is not None:
+                order = dataset.indices[order]
+        n_rows = len(dataset)
+        if self.num_replicas > 1:
+            share = torch.arange(
+                self.rank, self._n_rows() * self.num_replicas, self.num_replicas
+            )
+            share %= n_rows
+            order = share if order is None else order[share]
+            n_rows = len(share)
+        for start, stop in batch_bounds(n_rows, self.batch_size):
+            yield dataset.batch(
+                slice(start, stop) if order is None else order[start:stop]
+            )
+
+
+def train_validation_split(dataset, validation_fraction, generator):
+    """Split ``dataset`` at random into a training and a validation part that
+    share its storage."""
+    n_samples = len(dataset)
+    n_valid = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_valid
+    if n_valid < 1 or n_train < 1:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={validation_fraction} "
+            f"leaves an empty training or validation set for n_samples={n_samples}; "
+            "provide more samples or set early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=generator)
+    return dataset.subset(order[:n_train]), dataset.subset(order[n_train:])
+
+
+# ----------------------------------------------------------------------
+# Inference: blocks of one shape per network.
+
+# A network's inference blocks hold a power of two of rows, at most what
+# takes this many multiply-adds (one per parameter and row, as in a dense
+# layer) ...
+BLOCK_MACS = 2**27
+# ... and this many bytes of activations (every layer's outputs together,
+# which also bounds the work of convolutional and recurrent layers, whose
+# parameters act at every position), within these bounds. MNIST's
+# 784-256-64-32 autoencoder runs blocks of 256 rows, the 20-64-32-8 tabular
+# one blocks of 2048. A single row costs a whole block, a millisecond or a
+# few; larger blocks were no faster, their activations leaving the CPU's
+# caches (one thread encoded MNIST's 10000 rows in 50 ms in blocks of 256 or
+# 512 rows, 85 ms in blocks of 8192; 50000 tabular rows in 6.4 ms in blocks
+# of 2048, 6.2 ms in blocks of 4096, 6.7 ms in blocks of 8192).
+BLOCK_ACTIVATION_BYTES = 2**22
+BLOCK_MIN_ROWS = 64
+BLOCK_MAX_ROWS = 2048
+
+
+def inference_block_rows(module, n_features):
+    """The rows of every inference block of ``module`` (an
+    :class:`~skae._torch_modules.AutoencoderModule` reading ``n_features``
+    columns): a power of two fixed by its size (see ``BLOCK_MACS``)."""
+    macs, activations = module_cost(module, n_features)
+    rows = min(
+        BLOCK_MACS // max(macs, 1),
+        BLOCK_ACTIVATION_BYTES // (4 * max(activations, 1)),
+    )
+    rows = 1 << max(int(rows).bit_length() - 1, 0)  # a power of two
+    return min(max(rows, BLOCK_MIN_ROWS), BLOCK_MAX_ROWS)
+
+
+def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
+    """Yield ``(rows, block)``: the slice of ``X`` in each batch and the
+    batch in a float32 tensor of ``block_rows`` rows on ``device``, zero
+    rows padding the last batch.
+
+    ``X`` is a float array of any order or strides, or a scipy sparse
+    matrix. With ``check_finite`` a batch whose sum is not finite is
+    checked element-wise, with scikit-learn's messages ("Input X contains
+    NaN"); ``name`` is the estimator's, for those messages.
+
+    Why a row's output does not depend on the rows beside it: matrix
+    kernels (MKL's, oneDNN's, cuBLAS's) choose their algorithm, blocking and
+    instruction paths by the shape of their operands and the alignment of
+    their memory, and different choices round differently. On an AVX-512
+    Intel CPU MKL's sgemm gives a row's output bits that vary with the
+    number of rows in the call, even for multiples of 8; on AMD's Zen 5 they
+    vary between 2, 3 and more rows, with ``MKL_CBWR=COMPATIBLE`` between 8
+    and 16, and with where in memory the input starts. So every block that a
+    network runs on, for every method and call, has one shape (``block_rows``
+    rows, the same columns) and lies in one buffer of torch's allocator,
+    aligned to 64 bytes; the rows of a block are computed alike (a kernel's
+    row tiles are independent accumulators running one sequence of
+    operations), and skae's layers act row by row in evaluation mode (batch
+    normalisation uses its running statistics, dropout is off). Within one
+    process, that is for a given CPU, thread count and library, a row then
+    gives the same bits alone, among a million rows or in any order; the
+    tests check it under every thread count and MKL code path they can set.
+    """
+    block = torch.empty((block_rows, X.shape[1]), dtype=torch.float32)
+    # numpy writes each batch into the block: any dtype, order or strides,
+    # and sparse rows, without another copy
+    block_array = block.numpy()
+    sparse = sp.issparse(X)
+    for rows in gen_batches(X.shape[0], block_rows):
+        n_rows = rows.stop - rows.start
+        if sparse and X.dtype == np.float32:
+            X[rows].toarray(out=block_array[:n_rows])
+        else:
+            block_array[:n_rows] = X[rows].toarray() if sparse else X[rows]
+        if n_rows < block_rows:
+            block_array[n_rows:] = 0
+        if check_finite and not math.isfinite(block[:n_rows].sum().item()):
+            # finite values may overflow the sum: decide element-wise
+            assert_all_finite(X[rows], estimator_name=name, input_name="X")
+        yield rows, block.to(device)
+
+
+def map_blocks(
+    X, fn, block_rows, device, n_outputs=None, dtype=np.float32, **block_options
+):
+    """``fn`` applied to each of the :func:`inference_blocks` of ``X``
+    (``block_options`` are theirs) without gradients, its rows gathered into
+    an array of ``dtype`` with ``n_outputs`` columns (1-D when None). The
+    module that ``fn`` runs must be in evaluation mode."""
+    shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
+    out = np.empty(shape, dtype=dtype)
+    out_tensor = torch.from_numpy(out)  # copies from any device land here
+    with torch.no_grad():
+        for rows, block in inference_blocks(X, block_rows, device, **block_options):
+            # copied out before the block is refilled
+            result = fn(block)[: rows.stop - rows.start]
+            # one reduction; the element-wise test only when it fails
+            # (finite values whose sum overflows)
+            if not math.isfinite(result.sum().item()) and not (
+                torch.isfinite(result).all()
+            ):
+                raise ValueError(
+                    "The network's output is not finite for some of these "
+                    "rows: their values are too large for its float32 "
+                    "arithmetic, or far outside the range it was trained "
+                    "on. Scale the input as the training data was scaled."
+                )
+            out_tensor[rows] = result
+    return out

@@ -1,0 +1,291 @@
+"""The skorch net that trains every skae estimator."""
+
+import math
+import os
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+
+from .callbacks import StopTraining, listens_to
+from .data import InMemoryDataset
+from .distributed import DataParallelRun, data_parallel_world
+from .randomness import isolated_rng
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+
+class NonFiniteLossError(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class AutoencoderNet(NeuralNet):
+    """The skorch net behind every skae estimator.
+
+    It trains on :class:`InMemoryDataset` batches, feeds the module each
+    batch through ``corruption`` (a callable on a batch tensor, or None) when
+    training, hands the criterion the module's output, the clean input and
+    the targets, adds the ``penalty`` (a :class:`CodePenalty`, or None) to
+    the training loss, stops at once on a non-finite loss, and keeps skorch's
+    per-batch work off the hot path when no callback asks for it.
+
+    When a ``torch.distributed`` process group of more than one process is
+    initialized, :meth:`fit_epochs` trains data-parallel: each process, given
+    the same data, trains on its share of every epoch's batches through a
+    ``DistributedDataParallel`` wrapper of ``module_``, and records the
+    losses averaged over all processes; ``module_`` stays the bare module.
+    """
+
+    # The run in progress when training is data-parallel (only while
+    # fit_epochs runs; not a skorch parameter, so not set in __init__).
+    _data_parallel = None
+
+    def __init__(
+        self, *args, corruption=None, penalty=None, architecture=None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.corruption = corruption
+        self.penalty = penalty
+        # What the estimator built the module from (see _architecture).
+        self.architecture = architecture
+
+    def get_dataset(self, X, y=None):
+        # skorch's own entry points (net_.predict, net_.forward, ...) may pass
+        # arrays; serve them through the same in-memory batches.
+        if isinstance(X, InMemoryDataset):
+            return X
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y))
+        return InMemoryDataset(X, y, device=self.device)
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # The callbacks that implement each per-batch method: skorch calls
+        # every callback's on every batch, and the defaults' do nothing.
+        self._listeners = {
+            method: [cb for _, cb in self.callbacks_ if listens_to(cb, method)]
+            for method in ("on_batch_begin", "on_batch_end", "on_grad_computed")
+        }
+        return self
+
+    def _notify_batch(self, method, **cb_kwargs):
+        """``notify(method, ...)`` for a batch method, calling only the
+        callbacks that override it (and the net's own method, as skorch
+        does: it starts each batch's history row)."""
+        getattr(self, method)(self, **cb_kwargs)
+        for cb in self._listeners[method]:
+            getattr(cb, method)(self, **cb_kwargs)
+
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training)
+        run = self._data_parallel
+        if run is not None:
+            # this process's share of the batches
+            iterator.num_replicas, iterator.rank = run.world_size, run.rank
+        return iterator
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # The estimator splits its data itself (sharing one tensor) and passes
+        # the pair ``(train, valid)``; ``valid`` may be None.
+        if isinstance(X, tuple):
+            return X
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # the reconstruction is compared with the input in the network's
+        # units (standardized, when the module standardizes)
+        return self.criterion_(y_pred, self.module_.scale_input(X), y_true)
+
+    def infer(self, x, **fit_params):
+        return self.module_(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = batch
+        X_in = Xi if self.corruption is None else self.corruption(Xi)
+        if self.penalty is not None and self.penalty.needs_input_grad:
+            X_in = X_in.detach().requires_grad_()
+        if self._data_parallel is None:
+            y_pred = self.infer(X_in, **fit_params)
+        else:  # the wrapper's forward prepares the gradients' all-reduce
+            y_pred = self._data_parallel.wrapper(X_in, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if self.penalty is not None:
+            loss = loss + self.penalty(X_in, y_pred)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        # As skorch's, but building the generator of parameters for
+        # ``on_grad_computed`` costs more than a small network's step, so it
+        # is built only when a callback (gradient clipping, say) listens.
+        step = {}
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step.update(self.train_step_single(batch, **fit_params))
+            listeners = self._listeners["on_grad_computed"]
+            if listeners:
+                params = list(self.get_all_learnable_params())
+                for cb in listeners:
+                    cb.on_grad_computed(
+                        self, named_parameters=iter(params), batch=batch, training=True
+                    )
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        # Set the mode once per epoch rather than once per batch.
+        self._set_training(training)
+        run = self._data_parallel
+        batch_count = 0
+        for batch in iterator:
+            self._notify_batch("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            n_rows = len(batch[0])
+            if run is None:
+                loss = step["loss"].item()
+            else:
+                # Every process records the mean over all processes' rows,
+                # so that stopping rules decide alike everywhere, and a
+                # non-finite loss on one process stops all of them.
+                loss, n_rows = run.mean_loss(step["loss"], n_rows)
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
+                    f"batch {batch_count + 1}, so training stopped. Usual causes: "
+                    "input that is not scaled (put a StandardScaler or MinMaxScaler "
+                    "before the autoencoder), a learning rate that is too high "
+                    f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
+                    "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
+                )
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", n_rows)
+            self._notify_batch("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        if run is not None and training:
+            run.sync_buffers()
+        self.history.record(prefix + "_batch_count", batch_count)
+
+    def fit_epochs(self, train, valid=None, *, epochs):
+        """Train for up to ``epochs`` epochs on ``train``, scoring ``valid``.
+
+        An :class:`EarlyStopping` stop ends training quietly; a user's
+        interrupt (Ctrl-C) ends it with a warning. ``on_train_end`` runs in
+        every case, errors included, so the best weights are restored.
+
+        In data-parallel training (see :func:`data_parallel_world`) every
+        process calls this with the same ``train`` and ``valid`` and trains
+        on its share of their batches, ``batch_size`` rows each.
+        """
+        if not self.initialized_:
+            self.initialize()
+        with self._data_parallel_training(train, valid, epochs):
+            self.notify("on_train_begin", X=train, y=None, epochs=epochs)
+            try:
+                self.fit_loop((train, valid), epochs=epochs)
+            except StopTraining:
+                pass
+            except KeyboardInterrupt:
+                epoch = len(self.history)
+                if epoch and "train_loss" not in self.history[-1]:
+                    # an epoch cut short has no losses to report
+                    del self.history[-1]
+                warnings.warn(
+                    f"Training was interrupted during epoch {epoch}; the model "
+                    "keeps the weights it had (the best ones when early stopping "
+                    f"restores them), and history_ the {len(self.history)} epochs "
+                    "that finished.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            finally:
+                # also after an error: close the progress bar, restore weights
+                self.notify("on_train_end", X=train, y=None)
+        return self
+
+    @contextmanager
+    def _data_parallel_training(self, train, valid, epochs):
+        """Within this context training is data-parallel when a process
+        group of more than one process is initialized (nothing changes
+        otherwise): ``module_`` trains through a ``DistributedDataParallel``
+        wrapper, dropped again when the context ends, also on an error."""
+        world = data_parallel_world()
+        if world is None:
+            yield
+            return
+        rank, world_size = world
+        run = DataParallelRun(self.module_, rank, world_size, torch.device(self.device))
+        try:
+            generator = self.get_params_for("iterator_train").get("generator")
+            run.check_agreement(
+                [
+                    ("training rows", len(train)),
+                    ("validation rows", 0 if valid is None else len(valid)),
+                    ("features", train.X.shape[1]),
+                    ("batch_size", self.batch_size),
+                    ("epochs", epochs),
+                    (
+                        "shuffle seed",
+                        -1 if generator is None else generator.initial_seed() % 2**62,
+                    ),
+                ]
+            )
+            run.wrap()
+            # Dropout masks and sampled codes of this process's own: one draw
+            # from the generator that all processes share, plus the rank.
+            seed = int(torch.randint(2**62, ())) + rank
+            with isolated_rng(seed, run.device):
+                self._data_parallel = run
+                yield
+        finally:
+            vars(self).pop("_data_parallel", None)
+            run.close()
+
+
+def resolve_device(device):
+    """The ``torch.device`` to train on: "auto" is CUDA when present, else
+    the CPU; in data-parallel training, "auto" is this process's own GPU,
+    ``cuda:LOCAL_RANK``."""
+    if device == "auto":
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        world = data_parallel_world()
+        if world is None:
+            return torch.device("cuda")
+        # each process its own GPU: torchrun numbers the processes of a
+        # machine by LOCAL_RANK
+        local_rank = int(os.environ.get("LOCAL_RANK", world[0]))
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' "
+            "or 'cuda:N'."
+        ) from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was requested but CUDA is not available; "
+            "use device='auto' or 'cpu'."
+        )
+    return device
