@@ -242,8 +242,3 @@ dtype float32
             The mean of :meth:`score_samples`.
         """
         return float(self.score_samples(X).mean(dtype="float64"))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

@@ -27,6 +27,7 @@ from skorch.callbacks import GradientNormClipping
 from skorch.utils import noop
 
 from ._persistence import PersistenceMixin
+from ._routed_params import RoutedParamsMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
 from ._torch_network import build_network
@@ -71,7 +72,7 @@ def _same(a, b):
     return a == b
 
 
-class BaseAutoencoder(PersistenceMixin, BaseEstimator):
+class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     """Base class of skae's estimators. Not for direct use.
 
     Subclasses write out their full signature, pass the shared parameters to
@@ -172,77 +173,7 @@ class BaseAutoencoder(PersistenceMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-        self._set_module_params(kwargs)
-
-    # ------------------------------------------------------------------
-    # Parameters of the user's encoder and decoder classes: ``encoder__*``
-    # and ``decoder__*`` keyword arguments, handled as skorch handles
-    # ``module__*``, so that clone, set_params and GridSearchCV reach them.
-
-    _MODULE_PARAM_PREFIXES = ("encoder__", "decoder__")
-
-    def _set_module_params(self, params):
-        # Kept in one private dict (scikit-learn allows no attribute but the
-        # named parameters) and checked at fit, as scikit-learn checks every
-        # parameter: __init__ and set_params never raise.
-        if "_kwargs" not in vars(self):
-            self._kwargs = {}
-        self._kwargs.update(params)
-
-    def _extra_params(self):
-        """The keyword arguments beyond the named parameters."""
-        return dict(vars(self).get("_kwargs", {}))
-
-    def _module_params_for(self, role):
-        prefix = f"{role}__"
-        return {
-            key[len(prefix) :]: value
-            for key, value in self._extra_params().items()
-            if key.startswith(prefix)
-        }
-
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            If True, also return the parameters of parameter values that are
-            estimators themselves, as ``<parameter>__<name>``.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values, the named parameters
-            and any ``encoder__<name>`` and ``decoder__<name>`` arguments.
-        """
-        return {**super().get_params(deep=deep), **self._extra_params()}
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters: the named parameters, and
-            ``encoder__<name>`` and ``decoder__<name>`` arguments for the
-            ``encoder`` and ``decoder`` classes (new names included), which
-            are checked and passed to those classes at ``fit``.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        extra = self._extra_params()
-        self._set_module_params(
-            {
-                key: params.pop(key)
-                for key in list(params)
-                if key.startswith(self._MODULE_PARAM_PREFIXES) or key in extra
-            }
-        )
-        return super().set_params(**params)
+        self._set_routed_params(kwargs)
 
     # ------------------------------------------------------------------
     # What the network is, and what it trains on: what subclasses extend.
@@ -253,17 +184,7 @@ class BaseAutoencoder(PersistenceMixin, BaseEstimator):
         compares it with the fitted one. Subclasses add their own entries;
         ``n_features`` and the other keyword arguments are the training
         data's shape, from ``_validate_training_data``."""
-        unknown = sorted(
-            key
-            for key in self._extra_params()
-            if not key.startswith(self._MODULE_PARAM_PREFIXES)
-        )
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected parameters {unknown}; "
-                "beyond its named parameters it takes only encoder__<name> and "
-                "decoder__<name> arguments for the encoder and decoder classes."
-            )
+        self._check_routed_params()
         if self.image_shape is not None and self.sequence_shape is not None:
             raise ValueError(
                 "image_shape and sequence_shape are exclusive: a row is either "
@@ -292,9 +213,9 @@ class BaseAutoencoder(PersistenceMixin, BaseEstimator):
             "recurrent_cell": self.recurrent_cell,
             "recurrent_units": self.recurrent_units,
             "encoder": self.encoder,
-            "encoder_params": self._module_params_for("encoder"),
+            "encoder_params": self._routed_params("encoder"),
             "decoder": self.decoder,
-            "decoder_params": self._module_params_for("decoder"),
+            "decoder_params": self._routed_params("decoder"),
             "standardize": False,
         }
 
@@ -542,6 +463,11 @@ class BaseAutoencoder(PersistenceMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR rows, densified block by block
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

@@ -126,10 +126,13 @@ class PersistenceMixin:
     def _upgrade_net_state(self, net_state):
         """The network state of a pickle written before format 2 (skae
         0.1.0.dev0 before the core redesign), in format 2: its description
-        gains the network's kind and standardization, and a detector's
+        gains the network's kind and standardization, a detector's
         standardization statistics move from its attributes into the
-        module."""
+        module, and ``n_components_`` (then only the detector's) is set, and
+        the detector's fixed ``loss`` (then a class attribute)."""
         architecture = dict(net_state["architecture"])
+        self.n_components_ = architecture["n_components"]
+        vars(self).setdefault("loss", "mse")
         module = dict(net_state["module"])
         architecture.setdefault("network", self._network)
         architecture.setdefault("standardize", "mean_" in vars(self))

@@ -332,3 +332,30 @@ def test_loaded_weights_keep_training(data, tmp_path):
     other.partial_fit(data[0])
     after = other.transform(data[0])
     assert np.all(np.isfinite(after)) and not np.array_equal(before, after)
+
+
+def test_pickles_of_the_format_before_the_redesign_load(assert_float32_close):
+    # tests/data/format1_*: each estimator (6 features, hidden (8,), 2 epochs)
+    # pickled by skae at commit a3d6233, with its outputs on X then
+    from pathlib import Path
+
+    data_dir = Path(__file__).with_name("data")
+    models = pickle.loads((data_dir / "format1_models.pkl").read_bytes())
+    expected = np.load(data_dir / "format1_outputs.npz")
+    X, y = expected["X"], expected["y"]
+    for name, blob in models.items():
+        est = pickle.loads(blob)
+        assert type(est).__name__ == name
+        outputs = {
+            key.split(".")[1]: value
+            for key, value in expected.items()
+            if key.startswith(name + ".")
+        }
+        assert outputs
+        for method, value in outputs.items():
+            # inference then ran in batches of other shapes: float32 rounding
+            assert_float32_close(getattr(est, method)(X), value, n_layers=4, width=8)
+        est.partial_fit(X, y) if name == "SupervisedAutoencoder" else est.partial_fit(X)
+        assert est.n_iter_ == 3
+    detector = pickle.loads(models["ReconstructionOutlierDetector"])
+    assert detector.mean_.shape == detector.scale_.shape == (6,)
