@@ -34,6 +34,7 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
     {{dropout}}
     {{batch_norm}}
     {{image_shape}}
+    {{channels_last}}
     {{conv_channels}}
     {{sequence_shape}}
     {{recurrent_cell}}
@@ -114,6 +115,7 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -147,6 +149,7 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
             dropout=dropout,
             batch_norm=batch_norm,
             image_shape=image_shape,
+            channels_last=channels_last,
             conv_channels=conv_channels,
             sequence_shape=sequence_shape,
             recurrent_cell=recurrent_cell,
@@ -173,8 +176,18 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the autoencoder to reconstruct ``X``.
 
         Parameters
@@ -183,13 +196,24 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
             Training data; sparse input is densified one batch at a time.
         y : None
             Ignored.
+        {{sample_weight}}
+        {{X_val}}
+        {{y_val_ignored}}
+        {{sample_weight_val}}
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        self._fit(X, y)
+        self._fit(
+            X,
+            y,
+            sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
         return self
 
     def predict(self, X):
@@ -207,24 +231,6 @@ dtype float32
             The reconstructions.
         """
         return self._reconstruct(self._validate_inference_data(X))
-
-    def score_samples(self, X):
-        """Negative reconstruction error of each sample (higher is better).
-
-        The error is the training ``loss`` averaged over the sample's features:
-        the mean squared error for "mse", the binary cross-entropy for "bce".
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-            Minus each sample's reconstruction error.
-        """
-        return -self._reconstruction_error(self._validate_inference_data(X))
 
     def score(self, X, y=None):
         """Negative mean reconstruction error of ``X`` (higher is better).

@@ -55,6 +55,7 @@ default="gaussian"
     {{dropout}}
     {{batch_norm}}
     {{image_shape}}
+    {{channels_last}}
     {{conv_channels}}
     {{sequence_shape}}
     {{recurrent_cell}}
@@ -134,6 +135,7 @@ default="gaussian"
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -167,6 +169,7 @@ default="gaussian"
             dropout=dropout,
             batch_norm=batch_norm,
             image_shape=image_shape,
+            channels_last=channels_last,
             conv_channels=conv_channels,
             sequence_shape=sequence_shape,
             recurrent_cell=recurrent_cell,

@@ -4,6 +4,10 @@ A docstring line that holds only ``{{name}}`` is replaced by the entry
 ``name`` below, indented as the marker is.
 """
 
+# Where skae's documentation is published: the HTML repr of an estimator
+# links to its page under generated/ (the API reference's autosummary pages).
+DOCUMENTATION_URL = "https://skae.readthedocs.io/en/latest/"
+
 PARAMETER_DOCS = {
     "n_components": """\
 n_components : int, default=2
@@ -38,6 +42,13 @@ image_shape : tuple of int or None, default=None
     ``hidden_layer_sizes`` are then dense layers between the last feature map
     and the code. Any height and width works: the network pads and crops.
     ``X`` stays 2-D, ``C * H * W`` columns.""",
+    "channels_last": """\
+channels_last : bool, default=False
+    Whether each image row holds its pixels channels last, in the order of
+    ``X.reshape(-1, H, W, C)`` (the layout of Keras, PIL and matplotlib),
+    with ``image_shape=(H, W, C)``; by default rows are channels first,
+    PyTorch's ``(C, H, W)``. Decoded rows come back in the same layout.
+    Used with ``image_shape``.""",
     "conv_channels": """\
 conv_channels : tuple of int, default=(16, 32)
     Channels of the encoder's convolutions (3x3, stride 2: each halves height
@@ -155,6 +166,30 @@ verbose : int, default=0
     ``GridSearchCV`` like any other parameter.""",
 }
 
+# The fit options every estimator takes, for the ``fit`` and ``partial_fit``
+# docstrings.
+FIT_PARAMETER_DOCS = {
+    "sample_weight": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    Non-negative weights of the rows in the training loss (the weighted mean
+    of the rows' losses in each batch), so that a weight of 2 counts a row as
+    two copies of it within a batch. None weighs every row alike.""",
+    "X_val": """\
+X_val : {array-like, sparse matrix} of shape (n_val_samples, n_features), \
+default=None
+    Validation rows, scored after every epoch (``valid_loss`` in
+    ``history_``) and watched by early stopping (``early_stopping=True``)
+    instead of a ``validation_fraction`` split of ``X``. In a Pipeline, have
+    the steps before transform it with ``Pipeline(..., transform_input=
+    ["X_val"])`` and metadata routing.""",
+    "y_val_ignored": """\
+y_val : None
+    Ignored.""",
+    "sample_weight_val": """\
+sample_weight_val : array-like of shape (n_val_samples,), default=None
+    Weights of the validation rows in ``valid_loss``.""",
+}
+
 FITTED_ATTRIBUTE_DOCS = {
     "training": """\
 n_features_in_ : int
@@ -167,13 +202,15 @@ history_ : skorch.History
     Per-epoch records: ``train_loss``, ``valid_loss`` (with early
     stopping), ``dur``, ...
 n_iter_ : int
-    Number of epochs run, all ``fit`` and ``partial_fit`` calls together.""",
+    Number of epochs run, all ``fit`` and ``partial_fit`` calls together.
+n_parameters_ : int
+    Number of trainable parameters of the network, ``net_.module_``.""",
 }
 
 
 def fill_doc(obj):
     """Replace each ``{{name}}`` line of ``obj``'s docstring with its entry."""
-    docs = {**PARAMETER_DOCS, **FITTED_ATTRIBUTE_DOCS}
+    docs = {**PARAMETER_DOCS, **FIT_PARAMETER_DOCS, **FITTED_ATTRIBUTE_DOCS}
     lines = []
     for line in obj.__doc__.splitlines():
         marker = line.strip()

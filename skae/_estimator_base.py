@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
 from skorch.utils import noop
 
+from ._docstrings import DOCUMENTATION_URL, fill_doc
 from ._persistence import PersistenceMixin
 from ._routed_params import RoutedParamsMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
@@ -55,6 +56,7 @@ from ._validation import (
     check_layer_sizes,
     check_loss_range,
     check_magnitude,
+    check_sample_weight,
     check_shape,
     value_range,
 )
@@ -85,6 +87,12 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     # The kind of network (a key of skae._torch_network.NETWORKS).
     _network = "autoencoder"
 
+    # The HTML repr links to skae's API pages, not scikit-learn's.
+    _doc_link_module = "skae"
+    _doc_link_template = (
+        DOCUMENTATION_URL + "generated/{estimator_module}.{estimator_name}.html"
+    )
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
@@ -92,6 +100,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "image_shape": ["array-like", None],
+        "channels_last": ["boolean"],
         "conv_channels": ["array-like"],
         "sequence_shape": ["array-like", None],
         "recurrent_cell": [StrOptions(set(RECURRENT_CELLS))],
@@ -124,6 +133,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -153,6 +163,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.image_shape = image_shape
+        self.channels_last = channels_last
         self.conv_channels = conv_channels
         self.sequence_shape = sequence_shape
         self.recurrent_cell = recurrent_cell
@@ -203,7 +214,8 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             "batch_norm": self.batch_norm,
             "image_shape": None
             if self.image_shape is None
-            else check_image_shape(self.image_shape, n_features),
+            else check_image_shape(self.image_shape, n_features, self.channels_last),
+            "channels_last": self.channels_last,
             "conv_channels": check_layer_sizes(
                 self.conv_channels, "conv_channels", allow_empty=False
             ),
@@ -247,6 +259,15 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             self, X, accept_sparse="csr", dtype=np.float32, order="C", reset=reset
         )
         return X, None, {"n_features": X.shape[1]}
+
+    def _validate_validation_data(self, X, y):
+        """Validate the validation data given to ``fit`` as ``X_val`` and
+        ``y_val``; return ``(X, targets)`` as ``_validate_training_data``
+        does. Subclasses with targets extend this."""
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=np.float32, order="C", reset=False
+        )
+        return X, None
 
     def _check_trainable(self, X, architecture):
         """A ValueError when the network cannot train on ``X``."""
@@ -312,7 +333,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             module=build_network(architecture, X),
             architecture=architecture,
             criterion=criterion,
-            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
+            optimizer=self._optimizer_class(),
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -325,11 +346,51 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             verbose=int(self.verbose >= 2),
             device=device,
             **{f"criterion__{k}": v for k, v in criterion_params.items()},
+            **{
+                f"optimizer__{k}": v
+                for k, v in self._routed_params("optimizer").items()
+            },
         )
 
-    def _fit(self, X, y=None, *, incremental=False, classes=None):
+    def _optimizer_class(self):
+        return OPTIMIZERS.get(self.optimizer, self.optimizer)
+
+    def _check_optimizer_params(self):
+        """A ValueError unless the optimizer takes ``lr`` and the
+        ``optimizer__*`` arguments (tried on one parameter, before any
+        training)."""
+        params = self._routed_params("optimizer")
+        optimizer = self._optimizer_class()
+        try:
+            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr, **params)
+        except (TypeError, ValueError) as exc:
+            given = ", ".join(f"optimizer__{k}={v!r}" for k, v in params.items())
+            raise ValueError(
+                f"The optimizer {getattr(optimizer, '__name__', optimizer)} "
+                f"does not take lr={self.lr!r}"
+                + (f" with {given}" if given else "")
+                + f": {exc}"
+            ) from exc
+
+    def _fit(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+        incremental=False,
+        classes=None,
+    ):
         """Validate, build or continue the net, and train; return the
-        validated training ``X`` (for subclasses that score it).
+        validated training ``X`` and its weights (for subclasses that score
+        it).
+
+        ``X_val`` (with ``y_val`` and ``sample_weight_val``) is the
+        validation set that early stopping watches and ``history_`` records,
+        instead of a split of ``X``.
 
         A first fit builds a net. ``partial_fit`` continues the fitted net.
         A ``fit`` with ``warm_start=True`` builds a net from the current
@@ -342,11 +403,22 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         fitted = hasattr(self, "net_")
         first_pass = not fitted or not (self.warm_start or incremental)
         X, targets, shape = self._validate_training_data(X, y, first_pass, classes)
+        sample_weight = check_sample_weight(sample_weight, X)
         continuing = incremental and not first_pass
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
         self._check_trainable(X, architecture)
+        self._check_optimizer_params()
+        if X_val is not None:
+            X_val, targets_val = self._validate_validation_data(X_val, y_val)
+            check_loss_range(self.loss, X_val)
+            sample_weight_val = check_sample_weight(sample_weight_val, X_val)
+        elif y_val is not None or sample_weight_val is not None:
+            raise ValueError(
+                "y_val and sample_weight_val describe the validation rows X_val, "
+                "but X_val is None."
+            )
         device = (
             torch.device(self.net_.device)
             if continuing
@@ -373,9 +445,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             options = self._training_options(process_seed(seed), device)
             for name, value in options.items():
                 setattr(net, name, value)
-            dataset = InMemoryDataset.from_array(X, targets, device)
+            dataset = InMemoryDataset.from_array(X, targets, device, sample_weight)
             if incremental:
                 train, valid, epochs = dataset, None, 1
+            elif X_val is not None:
+                valid = InMemoryDataset.from_array(
+                    X_val, targets_val, device, sample_weight_val
+                )
+                train, epochs = dataset, self.max_epochs
             elif self.early_stopping:
                 # Split from the first seed, so that a warm-started fit
                 # validates on the same rows and never on rows it trained on.
@@ -400,17 +477,26 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                     net.optimizer_.load_state_dict(saved[1])
                     del net.history[n_epochs_before:]
                 elif first_pass:
-                    for name in ("net_", "history_", "n_iter_", "n_components_"):
+                    for name in (
+                        "net_",
+                        "history_",
+                        "n_iter_",
+                        "n_components_",
+                        "n_parameters_",
+                    ):
                         self.__dict__.pop(name, None)
                 raise
         self.net_ = net
         self.__dict__.pop("_block_rows", None)  # worked out for the new net
         self.n_components_ = architecture["n_components"]
+        self.n_parameters_ = sum(
+            p.numel() for p in net.module_.parameters() if p.requires_grad
+        )
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         if not incremental:
             self._warn_if_codes_constant(X)
-        return X
+        return X, sample_weight
 
     def _warn_if_codes_constant(self, X, n_rows=1024):
         """Warn when most code units take one value on every training row (a
@@ -457,20 +543,41 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         new.module_.load_state_dict(old.module_.state_dict())
         if type(old.optimizer_) is type(new.optimizer_):
             new.optimizer_.load_state_dict(old.optimizer_.state_dict())
+            # the settings given now, over those saved with the state
+            settings = {"lr": self.lr, **self._routed_params("optimizer")}
             for group in new.optimizer_.param_groups:
-                group["lr"] = self.lr
+                group.update(settings)
         new.history = old.history
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample (higher is better).
+
+        The error is the training ``loss`` averaged over the sample's features:
+        the mean squared error for "mse", the binary cross-entropy for "bce".
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus each sample's reconstruction error.
+        """
+        return -self._reconstruction_error(self._validate_inference_data(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR rows, densified block by block
         return tags
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one pass over ``X``, continuing from the current weights.
 
         The first call builds the network. There is no validation split and
@@ -482,13 +589,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             A chunk of training data.
         y : None
             Ignored.
+        {{sample_weight}}
 
         Returns
         -------
         self : object
             The estimator, trained one more epoch.
         """
-        self._fit(X, y, incremental=True)
+        self._fit(X, y, sample_weight, incremental=True)
         return self
 
     # ------------------------------------------------------------------

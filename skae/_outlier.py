@@ -9,12 +9,14 @@ from sklearn.base import OutlierMixin
 from sklearn.utils import gen_batches
 
 from ._docstrings import fill_doc
-from ._estimator_base import BaseAutoencoder, CodePenaltyMixin
+from ._estimator_base import BaseAutoencoder, CodePenaltyMixin, CodesMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, get_chunk_n_rows
 
 
 @fill_doc
-class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoencoder):
+class ReconstructionOutlierDetector(
+    OutlierMixin, CodesMixin, CodePenaltyMixin, BaseAutoencoder
+):
     """Outlier detection by autoencoder reconstruction error.
 
     The autoencoder learns to reconstruct the (mostly normal) training rows;
@@ -61,6 +63,7 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
     batch_norm : bool, default=True
         Whether to put batch normalisation after each hidden linear layer.
     {{image_shape}}
+    {{channels_last}}
     {{conv_channels}}
     {{sequence_shape}}
     {{recurrent_cell}}
@@ -152,6 +155,7 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
         dropout=0.2,
         batch_norm=True,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -185,6 +189,7 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
             dropout=dropout,
             batch_norm=batch_norm,
             image_shape=image_shape,
+            channels_last=channels_last,
             conv_channels=conv_channels,
             sequence_shape=sequence_shape,
             recurrent_cell=recurrent_cell,
@@ -251,10 +256,12 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
 
         return self._map(X, scores, dtype=np.float64)
 
-    def _calibrate(self, X):
-        """Set ``error_scale_`` and ``offset_`` from the training rows ``X``;
-        the errors are summed a chunk of rows at a time (scikit-learn's
-        ``working_memory``), never held whole."""
+    def _calibrate(self, X, sample_weight=None):
+        """Set ``error_scale_`` and ``offset_`` from the training rows ``X``,
+        each counted once whatever its ``sample_weight`` (as
+        IsolationForest's ``offset_``); the errors are summed a chunk of
+        rows at a time (scikit-learn's ``working_memory``), never held
+        whole."""
         n_samples, n_features = X.shape
         total = np.zeros(n_features)
         chunk = get_chunk_n_rows(row_bytes=4 * n_features, max_n_rows=n_samples)
@@ -274,8 +281,18 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
             self.offset_ = float(np.percentile(scores, 100 * self.contamination))
         return self
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the autoencoder on ``X`` and set ``offset_`` from its scores.
 
         Parameters
@@ -284,16 +301,30 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
             Training data, mostly normal rows, in any units.
         y : None
             Ignored.
+        {{sample_weight}}
+        {{X_val}}
+        {{y_val_ignored}}
+        {{sample_weight_val}}
 
         Returns
         -------
         self : object
             The fitted detector.
         """
-        return self._calibrate(self._fit(X, y))
+        return self._calibrate(
+            *self._fit(
+                X,
+                y,
+                sample_weight,
+                X_val=X_val,
+                y_val=y_val,
+                sample_weight_val=sample_weight_val,
+            )
+        )
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch on ``X`` and reset ``offset_`` from its scores.
 
         Parameters
@@ -302,13 +333,14 @@ class ReconstructionOutlierDetector(OutlierMixin, CodePenaltyMixin, BaseAutoenco
             A chunk of training data.
         y : None
             Ignored.
+        {{sample_weight}}
 
         Returns
         -------
         self : object
             The detector, trained one more epoch.
         """
-        return self._calibrate(self._fit(X, y, incremental=True))
+        return self._calibrate(*self._fit(X, y, sample_weight, incremental=True))
 
     def score_samples(self, X):
         """Minus the reconstruction error of each row: lower is more abnormal.

@@ -122,6 +122,8 @@ class PersistenceMixin:
         net.optimizer_.load_state_dict(_to_tensors(net_state["optimizer"]))
         net.history = self.history_
         self.net_ = net
+        if "n_parameters_" not in vars(self):  # pickled before format 2
+            self.n_parameters_ = sum(p.numel() for p in net.module_.parameters())
 
     def _upgrade_net_state(self, net_state):
         """The network state of a pickle written before format 2 (skae
@@ -132,6 +134,7 @@ class PersistenceMixin:
         the detector's fixed ``loss`` (then a class attribute)."""
         architecture = dict(net_state["architecture"])
         self.n_components_ = architecture["n_components"]
+
         vars(self).setdefault("loss", "mse")
         module = dict(net_state["module"])
         architecture.setdefault("network", self._network)

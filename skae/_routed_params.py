@@ -1,7 +1,8 @@
 """Layer 3: parameters routed to the objects an estimator builds.
 
 ``encoder__<name>`` and ``decoder__<name>`` keyword arguments configure the
-user's encoder and decoder classes, as skorch routes ``module__<name>``:
+user's encoder and decoder classes, as skorch routes ``module__<name>``, and
+``optimizer__<name>`` arguments the optimizer, as skorch routes them:
 ``get_params``, ``set_params``, ``clone`` and ``GridSearchCV`` reach them like
 any named parameter.
 """
@@ -11,7 +12,7 @@ class RoutedParamsMixin:
     """Keyword arguments beyond the named parameters, each ``<prefix>__<name>``
     for one of ``_ROUTED_PREFIXES``."""
 
-    _ROUTED_PREFIXES = ("encoder__", "decoder__")
+    _ROUTED_PREFIXES = ("encoder__", "decoder__", "optimizer__")
 
     def _set_routed_params(self, params):
         # Kept in one private dict (scikit-learn allows no attribute but the
@@ -44,8 +45,9 @@ class RoutedParamsMixin:
         if unknown:
             raise TypeError(
                 f"{type(self).__name__} got unexpected parameters {unknown}; "
-                "beyond its named parameters it takes only encoder__<name> and "
-                "decoder__<name> arguments for the encoder and decoder classes."
+                "beyond its named parameters it takes only encoder__<name>, "
+                "decoder__<name> and optimizer__<name> arguments for the "
+                "encoder and decoder classes and the optimizer."
             )
 
     def get_params(self, deep=True):
@@ -61,7 +63,8 @@ class RoutedParamsMixin:
         -------
         params : dict
             Parameter names mapped to their values, the named parameters
-            and any ``encoder__<name>`` and ``decoder__<name>`` arguments.
+            and any ``encoder__<name>``, ``decoder__<name>`` and
+            ``optimizer__<name>`` arguments.
         """
         return {**super().get_params(deep=deep), **self._extra_params()}
 
@@ -72,9 +75,10 @@ class RoutedParamsMixin:
         ----------
         **params : dict
             Estimator parameters: the named parameters, and
-            ``encoder__<name>`` and ``decoder__<name>`` arguments for the
-            ``encoder`` and ``decoder`` classes (new names included), which
-            are checked and passed to those classes at ``fit``.
+            ``encoder__<name>``, ``decoder__<name>`` and ``optimizer__<name>``
+            arguments for the ``encoder`` and ``decoder`` classes and the
+            optimizer (new names included), which are checked and passed to
+            them at ``fit``.
 
         Returns
         -------

@@ -72,6 +72,7 @@ class SupervisedAutoencoder(
     {{dropout}}
     {{batch_norm}}
     {{image_shape}}
+    {{channels_last}}
     {{conv_channels}}
     {{sequence_shape}}
     {{recurrent_cell}}
@@ -157,6 +158,7 @@ class SupervisedAutoencoder(
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -190,6 +192,7 @@ class SupervisedAutoencoder(
             dropout=dropout,
             batch_norm=batch_norm,
             image_shape=image_shape,
+            channels_last=channels_last,
             conv_channels=conv_channels,
             sequence_shape=sequence_shape,
             recurrent_cell=recurrent_cell,
@@ -262,19 +265,47 @@ class SupervisedAutoencoder(
                     f"labeled rows; got 1 class: {found[0]!r}.{hint}"
                 )
             self.classes_ = found
-        unknown = np.setdiff1d(y_labeled, self.classes_)
+        shape = {"n_features": X.shape[1], "n_classes": len(self.classes_)}
+        return X, self._targets(y, "y"), shape
+
+    def _validate_validation_data(self, X, y):
+        if y is None:
+            raise ValueError(
+                "SupervisedAutoencoder needs the labels of the validation rows: "
+                "pass y_val with X_val."
+            )
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=np.float32, order="C", reset=False
+        )
+        return X, self._targets(y, "y_val")
+
+    def _targets(self, y, name):
+        """The labels ``y`` as indices into ``classes_``, -1 for unlabeled
+        rows, or a ValueError naming ``name`` for labels outside
+        ``classes_``."""
+        labeled = ~_unlabeled(y)
+        unknown = np.setdiff1d(y[labeled], self.classes_)
         if unknown.size:
             raise ValueError(
-                f"y contains labels {unknown.tolist()!r} that are not in "
+                f"{name} contains labels {unknown.tolist()!r} that are not in "
                 f"classes_ {self.classes_.tolist()!r}."
             )
         targets = np.full(len(y), -1, dtype=np.int64)
-        targets[labeled] = np.searchsorted(self.classes_, y_labeled)
-        shape = {"n_features": X.shape[1], "n_classes": len(self.classes_)}
-        return X, torch.from_numpy(targets), shape
+        targets[labeled] = np.searchsorted(self.classes_, y[labeled])
+        return torch.from_numpy(targets)
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the autoencoder and its classifier head on ``X`` and ``y``.
 
         Parameters
@@ -283,17 +314,30 @@ class SupervisedAutoencoder(
             Training data.
         y : array-like of shape (n_samples,)
             Class labels of any type; -1 marks an unlabeled row.
+        {{sample_weight}}
+        {{X_val}}
+        y_val : array-like of shape (n_val_samples,), default=None
+            Labels of ``X_val`` (from ``classes_``, or -1), required with it.
+        {{sample_weight_val}}
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        self._fit(X, y)
+        self._fit(
+            X,
+            y,
+            sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
         return self
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more epoch on a chunk of labeled data.
 
         Parameters
@@ -306,6 +350,7 @@ class SupervisedAutoencoder(
             Every class that any chunk will hold. Required on the first call,
             as for scikit-learn's incremental classifiers; later calls may
             omit it or must repeat it.
+        {{sample_weight}}
 
         Returns
         -------
@@ -321,7 +366,7 @@ class SupervisedAutoencoder(
                     f"classes={np.unique(classes).tolist()!r} is not the same as "
                     f"on the first call to partial_fit, {self.classes_.tolist()!r}."
                 )
-        self._fit(X, y, incremental=True, classes=classes)
+        self._fit(X, y, sample_weight, incremental=True, classes=classes)
         return self
 
     def predict_proba(self, X):

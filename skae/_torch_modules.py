@@ -143,7 +143,9 @@ class ConvEncoder(nn.Module):
     linear code of ``n_components`` units.
 
     Height and width are zero-padded (bottom and right) up to a multiple of
-    ``2 ** len(channels)``, so any image size works.
+    ``2 ** len(channels)``, so any image size works. With ``channels_last``
+    a row holds its pixels as (H, W, C) instead (Keras's, PIL's and
+    matplotlib's layout), moved to (C, H, W) before the first convolution.
     """
 
     def __init__(
@@ -155,9 +157,11 @@ class ConvEncoder(nn.Module):
         activation="relu",
         dropout=0.0,
         batch_norm=False,
+        channels_last=False,
     ):
         super().__init__()
         self.image_shape = tuple(image_shape)
+        self.channels_last = channels_last
         self.n_components = n_components
         self.channels = tuple(channels)
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
@@ -186,7 +190,14 @@ class ConvEncoder(nn.Module):
         )
 
     def forward(self, X):
-        images = F.pad(X.view(-1, *self.image_shape), self.padding)
+        if self.channels_last:
+            n_channels, height, width = self.image_shape
+            # contiguous: the convolutions then run as on (C, H, W) rows
+            images = X.view(-1, height, width, n_channels).permute(0, 3, 1, 2)
+            images = images.contiguous()
+        else:
+            images = X.view(-1, *self.image_shape)
+        images = F.pad(images, self.padding)
         return self.dense(self.features(images).flatten(1))
 
 
@@ -195,7 +206,8 @@ class ConvDecoder(nn.Module):
     smallest feature map, a stride-2 transposed convolution per entry of the
     reversed ``channels`` (each doubles height and width, the last one
     outputs the image's channels), then the padding cropped off and
-    ``output_activation`` applied. Returns rows of ``C * H * W`` values."""
+    ``output_activation`` applied. Returns rows of ``C * H * W`` values,
+    (H, W, C) ordered with ``channels_last``."""
 
     def __init__(
         self,
@@ -207,10 +219,12 @@ class ConvDecoder(nn.Module):
         output_activation="identity",
         dropout=0.0,
         batch_norm=False,
+        channels_last=False,
     ):
         super().__init__()
         self.n_components = n_components
         self.image_shape = tuple(image_shape)
+        self.channels_last = channels_last
         self.channels = tuple(channels)
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.activation = activation
@@ -248,7 +262,10 @@ class ConvDecoder(nn.Module):
     def forward(self, Z):
         images = self.features(self.dense(Z).view(-1, *self.map_shape))
         _, height, width = self.image_shape
-        return self.output(images[:, :, :height, :width].flatten(1))
+        images = images[:, :, :height, :width]
+        if self.channels_last:
+            images = images.permute(0, 2, 3, 1)
+        return self.output(images.flatten(1))
 
 
 def conv_geometry(height, width, depth):

@@ -46,7 +46,8 @@ def build_network(architecture, X=None):
         Plain values: ``network`` (a key of ``NETWORKS``), ``n_features``,
         ``n_components`` (the code width), the built-in layers' settings
         (``hidden_layer_sizes``, ``activation``, ``output_activation``,
-        ``dropout``, ``batch_norm``, ``image_shape``, ``conv_channels``,
+        ``dropout``, ``batch_norm``, ``image_shape`` (C, H, W),
+        ``channels_last``, ``conv_channels``,
         ``sequence_shape``, ``recurrent_cell``, ``recurrent_units``), the
         user's ``encoder`` and ``decoder`` with their ``encoder_params`` and
         ``decoder_params``, ``standardize``, and for a supervised network
@@ -118,9 +119,12 @@ def _built_in_pair(architecture, n_outputs):
     sequence_shape = architecture["sequence_shape"]
     if image_shape is not None:
         channels = architecture["conv_channels"]
+        layout = {"channels_last": architecture["channels_last"]}
         return (
-            ConvEncoder(image_shape, n_outputs, channels, **shared),
-            ConvDecoder(n_components, image_shape, channels, **output, **shared),
+            ConvEncoder(image_shape, n_outputs, channels, **shared, **layout),
+            ConvDecoder(
+                n_components, image_shape, channels, **output, **shared, **layout
+            ),
         )
     if sequence_shape is not None:
         recurrent = {

@@ -5,6 +5,8 @@ share them."""
 import numpy as np
 import scipy.sparse as sp
 
+from ._sklearn_compat import _check_sample_weight
+
 # The largest magnitude of input that a float32 network reconstructs in the
 # data's own units: squared errors of larger values, summed over the
 # features, can overflow.
@@ -56,11 +58,14 @@ def check_shape(shape, name, n_features, lengths):
     return tuple(shape)
 
 
-def check_image_shape(image_shape, n_features):
-    """``image_shape`` as ``(C, H, W)``: ``(H, W)`` is one channel, and one
-    entry may be -1 (see :func:`check_shape`)."""
+def check_image_shape(image_shape, n_features, channels_last=False):
+    """``image_shape`` as ``(C, H, W)``: ``(H, W)`` is one channel, ``(H, W,
+    C)`` with ``channels_last``, and one entry may be -1 (see
+    :func:`check_shape`)."""
     shape = check_shape(image_shape, "image_shape", n_features, (2, 3))
-    return (1, *shape) if len(shape) == 2 else shape
+    if len(shape) == 2:
+        return (1, *shape)
+    return (shape[2], shape[0], shape[1]) if channels_last else shape
 
 
 def value_range(X):
@@ -121,3 +126,14 @@ def check_batch_norm(batch_norm, batch_size, n_samples):
             "batch_norm=True needs batch_size >= 2: batch normalisation "
             "takes its statistics over the rows of each batch."
         )
+
+
+def check_sample_weight(sample_weight, X):
+    """``sample_weight`` as a float32 array of one non-negative weight per
+    row of ``X``, not all zero (scikit-learn's check and messages); None
+    stays None (every row alike)."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float32, ensure_non_negative=True
+    )

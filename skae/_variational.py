@@ -82,6 +82,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     {{dropout}}
     {{batch_norm}}
     {{image_shape}}
+    {{channels_last}}
     {{conv_channels}}
     {{sequence_shape}}
     {{recurrent_cell}}
@@ -211,6 +212,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
+        channels_last=False,
         conv_channels=(16, 32),
         sequence_shape=None,
         recurrent_cell="lstm",
@@ -241,6 +243,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             dropout=dropout,
             batch_norm=batch_norm,
             image_shape=image_shape,
+            channels_last=channels_last,
             conv_channels=conv_channels,
             sequence_shape=sequence_shape,
             recurrent_cell=recurrent_cell,
@@ -293,10 +296,13 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         ).astype(np.float64)
         return terms[:, 0], terms[:, 1]
 
-    def _set_noise_variance(self, X):
+    def _set_noise_variance(self, X, sample_weight=None):
         if self.loss == "mse":
             errors, _ = self._posterior_errors(X)
-            variance = max_likelihood_variance(torch.from_numpy(errors), X.shape[1])
+            weights = None if sample_weight is None else torch.from_numpy(sample_weight)
+            variance = max_likelihood_variance(
+                torch.from_numpy(errors), X.shape[1], weights
+            )
             self.noise_variance_ = float(variance)
         else:
             self.__dict__.pop("noise_variance_", None)
@@ -305,8 +311,18 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
     # ------------------------------------------------------------------
     # Public methods
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the variational autoencoder on ``X``.
 
         Parameters
@@ -315,16 +331,30 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             Training data; sparse input is densified one batch at a time.
         y : None
             Ignored.
+        {{sample_weight}}
+        {{X_val}}
+        {{y_val_ignored}}
+        {{sample_weight_val}}
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._set_noise_variance(self._fit(X, y))
+        return self._set_noise_variance(
+            *self._fit(
+                X,
+                y,
+                sample_weight,
+                X_val=X_val,
+                y_val=y_val,
+                sample_weight_val=sample_weight_val,
+            )
+        )
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch on ``X``, continuing from the current weights,
         and set ``noise_variance_`` from ``X``.
 
@@ -334,13 +364,16 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             A chunk of training data.
         y : None
             Ignored.
+        {{sample_weight}}
 
         Returns
         -------
         self : object
             The estimator, trained one more epoch.
         """
-        return self._set_noise_variance(self._fit(X, y, incremental=True))
+        return self._set_noise_variance(
+            *self._fit(X, y, sample_weight, incremental=True)
+        )
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows: decode codes drawn from the prior ``N(0, I)``.

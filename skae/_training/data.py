@@ -39,6 +39,8 @@ class InMemoryDataset(torch.utils.data.Dataset):
         float32 CSR matrix that is densified one batch at a time.
     y : torch.Tensor of shape (n_samples,), default=None
         Targets, for estimators that have them.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        The rows' weights in the loss (None: all alike).
     indices : torch.Tensor of int64, default=None
         The rows of ``X`` that belong to this dataset (a train or validation
         part shares the full tensor instead of copying it).
@@ -46,9 +48,10 @@ class InMemoryDataset(torch.utils.data.Dataset):
         Where batches are delivered.
     """
 
-    def __init__(self, X, y=None, *, indices=None, device="cpu"):
+    def __init__(self, X, y=None, sample_weight=None, *, indices=None, device="cpu"):
         self.X = X
         self.y = y
+        self.sample_weight = sample_weight
         self.indices = indices
         self.device = torch.device(device)
 
@@ -57,19 +60,24 @@ class InMemoryDataset(torch.utils.data.Dataset):
     DEVICE_DATA_SHARE = 0.5
 
     @classmethod
-    def from_array(cls, X, y, device):
+    def from_array(cls, X, y, device, sample_weight=None):
         """A dataset of the validated float32 array (or CSR matrix) ``X``,
-        shared, not copied, and the target tensor ``y`` (or None), on
-        ``device`` when it fits there."""
+        shared, not copied, the target tensor ``y`` and the weights array
+        ``sample_weight`` (or None), on ``device`` when it fits there."""
+        if sample_weight is not None:
+            sample_weight = torch.as_tensor(sample_weight, dtype=torch.float32)
         if not sp.issparse(X):
             X = as_tensor(X)
             if device.type == "cuda":
                 free, _ = torch.cuda.mem_get_info(device)
                 if X.nbytes <= cls.DEVICE_DATA_SHARE * free:
                     X = X.to(device)
+            # batches index them all with the same rows
             if y is not None:
-                y = y.to(X.device)  # batches index both with the same rows
-        return cls(X, y, device=device)
+                y = y.to(X.device)
+            if sample_weight is not None:
+                sample_weight = sample_weight.to(X.device)
+        return cls(X, y, sample_weight, device=device)
 
     def __len__(self):
         return self.X.shape[0] if self.indices is None else len(self.indices)
@@ -85,10 +93,13 @@ class InMemoryDataset(torch.utils.data.Dataset):
         """The rows ``indices`` of this dataset, sharing its storage."""
         if self.indices is not None:
             indices = self.indices[indices]
-        return InMemoryDataset(self.X, self.y, indices=indices, device=self.device)
+        return InMemoryDataset(
+            self.X, self.y, self.sample_weight, indices=indices, device=self.device
+        )
 
     def batch(self, rows):
-        """``(X_batch, y_batch)`` for ``rows`` (a slice or an index tensor)."""
+        """``(X_batch, (y_batch, weight_batch))`` for ``rows`` (a slice or an
+        index tensor); the targets and weights are None when absent."""
         if sp.issparse(self.X):
             np_rows = rows if isinstance(rows, slice) else rows.numpy()
             Xb = torch.from_numpy(self.X[np_rows].toarray())
@@ -97,10 +108,11 @@ class InMemoryDataset(torch.utils.data.Dataset):
                 rows = rows.to(self.X.device)
             Xb = self.X[rows]
         Xb = Xb.to(self.device, non_blocking=True)
-        yb = None
-        if self.y is not None:
-            yb = self.y[rows].to(self.device, non_blocking=True)
-        return Xb, yb
+        yb, wb = (
+            None if values is None else values[rows].to(self.device, non_blocking=True)
+            for values in (self.y, self.sample_weight)
+        )
+        return Xb, (yb, wb)
 
 
 def batch_bounds(n_samples, batch_size):

@@ -1,7 +1,10 @@
 """The training criteria of skae's networks and the penalty on their codes.
 
-Every criterion is called as ``criterion(output, X, y)``: the module's output
-tuple, the clean input batch and the targets (None without them).
+Every criterion is called as ``criterion(output, X, y, sample_weight)``: the
+module's output tuple, the clean input batch in the network's units, the
+targets (None without them) and the rows' weights (None: all alike). A
+weighted loss is the weighted mean of the rows' losses, so that integer
+weights act as repeated rows would in one batch.
 """
 
 import math
@@ -18,20 +21,32 @@ ELEMENTWISE_LOSSES = {
 OUTPUT_ACTIVATIONS = {"mse": "identity", "bce": "sigmoid"}
 
 
-def reconstruction_loss(X_hat, X, loss="mse", *, reduction="mean"):
+def weighted_mean(values, sample_weight=None):
+    """The mean of the rows' ``values``, weighted by ``sample_weight``
+    (None: the plain mean)."""
+    if sample_weight is None:
+        return values.mean()
+    return (values * sample_weight).sum() / sample_weight.sum()
+
+
+def reconstruction_loss(X_hat, X, loss="mse", *, reduction="mean", sample_weight=None):
     """The reconstruction loss of ``X_hat`` against ``X``.
 
     ``reduction`` is "mean" for one scalar over all entries (what training
-    minimises), "sample" for one value per row, the loss averaged over the
-    row's features (what ``score_samples`` negates), or "none" for one value
-    per entry (the per-feature errors). The first is the mean of the second,
-    and the second the row mean of the third.
+    minimises; weighted by row with ``sample_weight``), "sample" for one
+    value per row, the loss averaged over the row's features (what
+    ``score_samples`` negates), or "none" for one value per entry (the
+    per-feature errors). The first is the mean of the second, and the second
+    the row mean of the third.
     """
     loss_fn = ELEMENTWISE_LOSSES[loss]
-    if reduction == "mean":
+    if reduction == "mean" and sample_weight is None:
         return loss_fn(X_hat, X)
     errors = loss_fn(X_hat, X, reduction="none")
-    return errors.mean(dim=1) if reduction == "sample" else errors
+    if reduction == "none":
+        return errors
+    errors = errors.mean(dim=1)
+    return errors if reduction == "sample" else weighted_mean(errors, sample_weight)
 
 
 class ReconstructionLoss(nn.Module):
@@ -42,9 +57,11 @@ class ReconstructionLoss(nn.Module):
         super().__init__()
         self.loss = loss
 
-    def forward(self, output, X, y=None):
+    def forward(self, output, X, y=None, sample_weight=None):
         reconstruction = output[0] if isinstance(output, tuple) else output
-        return reconstruction_loss(reconstruction, X, self.loss)
+        return reconstruction_loss(
+            reconstruction, X, self.loss, sample_weight=sample_weight
+        )
 
 
 class SupervisedLoss(nn.Module):
@@ -63,17 +80,19 @@ class SupervisedLoss(nn.Module):
         self.reconstruction_weight = reconstruction_weight
         self.classification_weight = classification_weight
 
-    def forward(self, output, X, y):
+    def forward(self, output, X, y, sample_weight=None):
         reconstruction, _, logits = output
         total = self.reconstruction_weight * reconstruction_loss(
-            reconstruction, X, self.loss
+            reconstruction, X, self.loss, sample_weight=sample_weight
         )
-        labeled = y >= 0
-        n_labeled = labeled.sum()
-        cross_entropy = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum")
-        return total + self.classification_weight * cross_entropy / n_labeled.clamp(
-            min=1
-        )
+        labeled = (y >= 0).to(logits.dtype)
+        if sample_weight is not None:
+            labeled = labeled * sample_weight
+        # 0 for unlabeled rows; the mean over the labeled rows' weights, 0 in
+        # a batch without any
+        cross_entropy = F.cross_entropy(logits, y, ignore_index=-1, reduction="none")
+        mean = (cross_entropy * labeled).sum() / labeled.sum().clamp(min=1e-12)
+        return total + self.classification_weight * mean
 
 
 # The Gaussian likelihood's variance never falls below this (as
@@ -87,16 +106,19 @@ def gaussian_kl(mean, log_var):
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
 
 
-def max_likelihood_variance(errors, n_features):
+def max_likelihood_variance(errors, n_features, sample_weight=None):
     """The variance of a Gaussian likelihood with one variance for every
     feature that maximises the likelihood of rows with squared
-    ``errors`` summed over their ``n_features`` features: their mean squared
-    error (the "optimal sigma-VAE" of Rybkin et al., 2021), at least
-    ``MIN_NOISE_VARIANCE``."""
-    return (errors.mean() / n_features).clamp(min=MIN_NOISE_VARIANCE)
+    ``errors`` summed over their ``n_features`` features: their (weighted)
+    mean squared error (the "optimal sigma-VAE" of Rybkin et al., 2021), at
+    least ``MIN_NOISE_VARIANCE``."""
+    mean = weighted_mean(errors, sample_weight)
+    return (mean / n_features).clamp(min=MIN_NOISE_VARIANCE)
 
 
-def log_likelihood(errors, n_features, loss="mse", noise_variance=None):
+def log_likelihood(
+    errors, n_features, loss="mse", noise_variance=None, sample_weight=None
+):
     """Each row's ``log p(x | z)`` in nats, from ``errors``: its
     reconstruction loss summed over its ``n_features`` features (or that sum
     averaged over several codes), the decoder's outputs being the means of
@@ -106,12 +128,13 @@ def log_likelihood(errors, n_features, loss="mse", noise_variance=None):
     log-likelihood is minus the summed cross-entropy. For "mse" it is a
     Gaussian per feature with one variance, ``noise_variance``, shared by all
     features; None takes the variance that maximises the likelihood of these
-    rows (:func:`max_likelihood_variance`), which is what training uses.
+    rows (:func:`max_likelihood_variance`, weighted by ``sample_weight``),
+    which is what training uses.
     """
     if loss == "bce":
         return -errors
     if noise_variance is None:
-        variance = max_likelihood_variance(errors, n_features)
+        variance = max_likelihood_variance(errors, n_features, sample_weight)
     else:
         variance = torch.as_tensor(
             noise_variance, dtype=errors.dtype, device=errors.device
@@ -157,13 +180,17 @@ class ELBOLoss(nn.Module):
         self.loss = loss
         self.beta = beta
 
-    def forward(self, output, X, y=None):
+    def forward(self, output, X, y=None, sample_weight=None):
         reconstruction, _, mean, log_var = output
         errors = reconstruction_loss(
             reconstruction, X, self.loss, reduction="none"
         ).sum(dim=1)
-        log_lik = log_likelihood(errors, X.shape[1], self.loss)
-        return (self.beta * gaussian_kl(mean, log_var) - log_lik).mean()
+        log_lik = log_likelihood(
+            errors, X.shape[1], self.loss, sample_weight=sample_weight
+        )
+        return weighted_mean(
+            self.beta * gaussian_kl(mean, log_var) - log_lik, sample_weight
+        )
 
 
 class CodePenalty:
@@ -196,15 +223,22 @@ class CodePenalty:
         """Whether the input must require gradients (for the Jacobian)."""
         return self.contractive_weight > 0
 
-    def __call__(self, X, output):
+    def __call__(self, X, output, sample_weight=None):
         code = output[1]
         total = code.new_zeros(())
+        weights = None if sample_weight is None else sample_weight[:, None]
         if self.sparsity_weight > 0:
             if self.sparsity_target is None:
-                sparsity = code.abs().sum(dim=1).mean()
+                sparsity = weighted_mean(code.abs().sum(dim=1), sample_weight)
             else:
                 rho = self.sparsity_target
-                rho_hat = torch.sigmoid(code).mean(dim=0).clamp(1e-6, 1 - 1e-6)
+                # each unit's (weighted) mean activation over the batch
+                active = torch.sigmoid(code)
+                rho_hat = (
+                    active.mean(dim=0)
+                    if weights is None
+                    else (active * weights).sum(dim=0) / weights.sum()
+                ).clamp(1e-6, 1 - 1e-6)
                 sparsity = (
                     rho * torch.log(rho / rho_hat)
                     + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
@@ -215,11 +249,13 @@ class CodePenalty:
             # statistics in training mode aside), so the gradient of a code
             # unit summed over the batch is, row by row, that unit's
             # Jacobian row: one backward pass per unit.
-            squared_norms = code.new_zeros(())
+            squared_norms = code.new_zeros(code.shape[0])
             for unit in range(code.shape[1]):
                 (gradient,) = torch.autograd.grad(
                     code[:, unit].sum(), X, create_graph=True
                 )
-                squared_norms = squared_norms + gradient.pow(2).sum()
-            total = total + self.contractive_weight * squared_norms / code.shape[0]
+                squared_norms = squared_norms + gradient.pow(2).sum(dim=1)
+            total = total + self.contractive_weight * weighted_mean(
+                squared_norms, sample_weight
+            )
         return total

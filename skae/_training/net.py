@@ -102,8 +102,12 @@ class AutoencoderNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # the reconstruction is compared with the input in the network's
-        # units (standardized, when the module standardizes)
-        return self.criterion_(y_pred, self.module_.scale_input(X), y_true)
+        # units (standardized, when the module standardizes); ``y_true`` is
+        # the batch's (targets, sample weights)
+        y, sample_weight = (None, None) if y_true is None else y_true
+        return self.criterion_(
+            y_pred, self.module_.scale_input(X), y, sample_weight=sample_weight
+        )
 
     def infer(self, x, **fit_params):
         return self.module_(x, **fit_params)
@@ -119,7 +123,7 @@ class AutoencoderNet(NeuralNet):
             y_pred = self._data_parallel.wrapper(X_in, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         if self.penalty is not None:
-            loss = loss + self.penalty(X_in, y_pred)
+            loss = loss + self.penalty(X_in, y_pred, yi[1])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
