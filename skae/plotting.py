@@ -1,18 +1,23 @@
 """Plots of fitted autoencoders, as scikit-learn Display objects (no torch).
 
 Each display holds the values it draws and builds from a fitted estimator
-with ``from_estimator``; ``plot`` draws them and keeps the matplotlib
-objects in attributes ending with ``_`` (``ax_``, ``figure_`` and the
-artists), as :class:`sklearn.metrics.RocCurveDisplay` does. matplotlib is
-imported only when something is drawn, so ``import skae`` does not need it.
+with ``from_estimator`` (the estimator, or a
+:class:`~sklearn.pipeline.Pipeline` ending in it) or, where the display draws
+what a model outputs for data, from those outputs with ``from_predictions``;
+``plot`` draws the values and keeps the matplotlib objects in attributes
+ending with ``_`` (``ax_``, ``figure_`` and the artists), as
+:class:`sklearn.metrics.RocCurveDisplay` does. matplotlib is imported only
+when something is drawn, so ``import skae`` does not need it.
 """
 
 import math
+from collections import namedtuple
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier, is_outlier_detector
+from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -46,8 +51,17 @@ def _axes(ax, figsize):
     return ax, ax.figure
 
 
+def _final_step(estimator):
+    """The model at the end of ``estimator``: its last step when it is a
+    :class:`~sklearn.pipeline.Pipeline` (however nested), else itself."""
+    while isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    return estimator
+
+
 def _name(estimator, name):
-    return type(estimator).__name__ if name is None else name
+    """``name``, or the class name of the model (a Pipeline's last step)."""
+    return type(_final_step(estimator)).__name__ if name is None else name
 
 
 def _rows(X, n=None):
@@ -65,7 +79,7 @@ def _shape(X):
 
 
 def _dense(X):
-    """``X`` as a 2-D float64 ndarray, for drawing."""
+    """``X`` as a float64 ndarray, for drawing."""
     if sp.issparse(X):
         X = X.toarray()
     elif hasattr(X, "to_numpy"):
@@ -73,27 +87,186 @@ def _dense(X):
     return np.asarray(X, dtype=np.float64)
 
 
+def _check_int(value, name, minimum):
+    """``value`` as an int of at least ``minimum``, or a ValueError."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}.")
+    return int(value)
+
+
+def _check_bool(value, name):
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 # ----------------------------------------------------------------------------
-# Reconstructions
+# Image mosaics, shared by the displays of images
 
 
-def _check_image_shape(image_shape, n_features):
+def _check_image_shape(image_shape, n_features, channels_last=False):
     """``image_shape`` as ``(C, H, W)``, C being 1 (grey) or 3 (RGB), or a
-    ValueError. ``(H, W)`` means one channel; one entry may be -1, inferred
-    from ``n_features`` as in ``numpy.reshape``."""
+    ValueError. ``(H, W)`` means one channel, ``(H, W, C)`` with
+    ``channels_last``; one entry may be -1, inferred from ``n_features`` as
+    in ``numpy.reshape``."""
     if image_shape is None:
         raise ValueError(
             "image_shape is required: the (H, W) or (C, H, W) shape of an "
             "image row, such as (28, 28) for MNIST."
         )
-    shape = check_image_shape(image_shape, n_features)
+    shape = check_image_shape(image_shape, n_features, channels_last)
     if shape[0] not in (1, 3):
+        order = "(H, W, C)" if channels_last else "(C, H, W)"
         raise ValueError(
             f"image_shape={tuple(image_shape)} has {shape[0]} channels; only "
-            "images with 1 (grey) or 3 (RGB) channels, in (C, H, W) order, can "
-            "be shown."
+            f"images with 1 (grey) or 3 (RGB) channels, in {order} order "
+            f"(channels_last={channels_last}), can be shown."
         )
     return shape
+
+
+_Mosaic = namedtuple(
+    "_Mosaic", "image ax figure row_centres col_centres tile_bottoms inches"
+)
+
+
+def _draw_mosaic(
+    grid,
+    image_shape,
+    *,
+    channels_last,
+    ax,
+    cmap,
+    vmin,
+    vmax,
+    scale_from=None,
+    margins=(1.0, 0.5),
+    label_room=False,
+):
+    """Draw ``grid``, an array of shape (n_rows, n_cols, n_features) of image
+    rows, as one mosaic of images on one Axes, without ticks or spines.
+
+    Every image is drawn on one grey-level scale, from ``vmin`` to ``vmax``,
+    by default the minimum and maximum of ``scale_from`` (``grid`` when
+    None); RGB images are scaled to it. The images are ``gap`` pixels apart,
+    a tenth of their size; with ``label_room`` each row is followed by room
+    for a line of small text. A new figure (when ``ax`` is None) gets about
+    0.9 inch per image, less for large mosaics, plus ``margins``, the inches
+    (left, bottom) for the labels and the title.
+
+    Returns the AxesImage, the Axes, its figure, the mosaic coordinates of
+    the centres of the rows and columns of images and those of the bottom
+    edges of the rows, and the inches between the centres of neighbouring
+    images (rows, columns), roughly, for spacing labels.
+    """
+    n_rows, n_cols, n_features = grid.shape
+    channels, height, width = _check_image_shape(image_shape, n_features, channels_last)
+    scale_from = grid if scale_from is None else scale_from
+    low = np.nanmin(scale_from) if vmin is None else vmin
+    high = np.nanmax(scale_from) if vmax is None else vmax
+    if high <= low:  # a constant image: show it mid-grey, not failing
+        low, high = low - 0.5, high + 0.5
+    inches = min(0.9, 12 / n_cols, 10 / n_rows)  # per image
+    pixel = inches / max(height, width)  # inches per pixel
+    gap = max(1, round(0.1 * max(height, width)))
+    # a line of x-small text (7 points) and some air: 0.18 inch
+    row_gap = max(gap, math.ceil(0.18 / pixel)) if label_room else gap
+    row_step, col_step = height + row_gap, width + gap
+    mosaic = np.full(
+        (
+            n_rows * row_step - (0 if label_room else row_gap),
+            n_cols * col_step - gap,
+            4 if channels == 3 else 1,
+        ),
+        np.nan,
+    )
+    if channels_last:
+        tiles = grid.reshape(n_rows, n_cols, height, width, channels)
+    else:
+        # (C, H, W) -> (H, W, C), the layout imshow reads
+        tiles = grid.reshape(n_rows, n_cols, channels, height, width)
+        tiles = tiles.transpose(0, 1, 3, 4, 2)
+    if channels == 3:
+        tiles = np.clip((tiles - low) / (high - low), 0, 1)
+        tiles = np.concatenate([tiles, np.ones_like(tiles[..., :1])], axis=-1)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            top, left = i * row_step, j * col_step
+            mosaic[top : top + height, left : left + width] = tiles[i, j]
+    if ax is not None:
+        # imshow keeps the pixels square, so the mosaic fills the Axes' box
+        # in one direction
+        box = ax.get_position().size * ax.figure.get_size_inches()
+        pixel = min(box[0] / mosaic.shape[1], box[1] / mosaic.shape[0])
+    else:
+        # The mosaic sits against its labels on the left: centred in a box
+        # wider than itself, constrained layout may push them off the figure.
+        figsize = (
+            pixel * mosaic.shape[1] + margins[0],
+            pixel * mosaic.shape[0] + margins[1],
+        )
+        ax, _ = _axes(None, figsize)
+        ax.set_anchor("W")
+    if channels == 3:
+        # The gaps are transparent: alpha 0.
+        image = ax.imshow(np.nan_to_num(mosaic, nan=0.0), interpolation="nearest")
+    else:
+        # The gaps are NaN, drawn in the colour map's (transparent) "bad"
+        # colour.
+        image = ax.imshow(
+            np.ma.masked_invalid(mosaic[..., 0]),
+            cmap=cmap,
+            vmin=low,
+            vmax=high,
+            interpolation="nearest",
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _Mosaic(
+        image,
+        ax,
+        ax.figure,
+        row_centres=np.arange(n_rows) * row_step + (height - 1) / 2,
+        col_centres=np.arange(n_cols) * col_step + (width - 1) / 2,
+        tile_bottoms=np.arange(n_rows) * row_step + height - 0.5,
+        inches=(pixel * row_step, pixel * col_step),
+    )
+
+
+def _image_defaults(estimator, image_shape, channels_last):
+    """``image_shape`` and ``channels_last``, each taken from the model at
+    the end of ``estimator`` when None; ``channels_last`` checked."""
+    model = _final_step(estimator)
+    if image_shape is None:
+        image_shape = getattr(model, "image_shape", None)
+    if channels_last is None:
+        channels_last = getattr(model, "channels_last", False)
+    return image_shape, _check_bool(channels_last, "channels_last")
+
+
+# ----------------------------------------------------------------------------
+# Reconstructions
+
+
+def _autoencoder_and_head(estimator):
+    """The estimator that reconstructs, and the fitted steps to apply to X
+    before it (None when none).
+
+    A Pipeline whose every step inverts reconstructs in its own input space
+    (``inverse_transform(transform(X))``); one with a step that does not
+    gives its last step, which reconstructs its own input, and the steps
+    before it."""
+    if (
+        isinstance(estimator, Pipeline)
+        and len(estimator) > 1
+        and not hasattr(estimator, "inverse_transform")
+    ):
+        return estimator[-1], estimator[:-1]
+    return estimator, None
 
 
 def _reconstruct(estimator, X, name):
@@ -110,7 +283,7 @@ def _reconstruct(estimator, X, name):
         f"{name} cannot reconstruct its input: it needs transform and "
         "inverse_transform, or a predict that returns reconstructions. "
         "Compute the reconstructions yourself and pass them to "
-        "ReconstructionDisplay(originals=..., reconstructions=..., ...)."
+        "ReconstructionDisplay.from_predictions(originals, reconstructions, ...)."
     )
 
 
@@ -122,8 +295,9 @@ class ReconstructionDisplay:
     autoencoder, a row of the corrupted inputs on top), one column per
     image, all on the originals' grey-level scale.
 
-    Build it with :meth:`from_estimator`; the constructor takes arrays you
-    computed yourself. All parameters are stored as attributes.
+    Build it with :meth:`from_estimator`, or with :meth:`from_predictions`
+    from reconstructions you computed yourself; the constructor takes the
+    arrays as they are drawn. All parameters are stored as attributes.
 
     Parameters
     ----------
@@ -135,7 +309,12 @@ class ReconstructionDisplay:
         How to read a row as an image: ``(H, W)`` for grey images, or
         ``(C, H, W)`` with C = 1 (grey) or 3 (RGB), in the order of
         ``X.reshape(-1, C, H, W)``, as the estimators' ``image_shape``
-        parameter. One entry may be -1 (inferred).
+        parameter (``(H, W, C)`` with ``channels_last``). One entry may be
+        -1 (inferred).
+    channels_last : bool, default=False
+        Whether a row holds its image as ``X.reshape(-1, H, W, C)`` (each
+        pixel's channels side by side), ``image_shape`` then being
+        ``(H, W, C)``, as the estimators' ``channels_last`` parameter.
     inputs : array-like of shape (n_images, n_features), default=None
         What the network was given, when it differs from ``originals``: the
         corrupted images of a denoising autoencoder. Drawn as a first row.
@@ -177,12 +356,14 @@ class ReconstructionDisplay:
         originals,
         reconstructions,
         image_shape,
+        channels_last=False,
         inputs=None,
         estimator_name=None,
     ):
         self.originals = originals
         self.reconstructions = reconstructions
         self.image_shape = image_shape
+        self.channels_last = channels_last
         self.inputs = inputs
         self.estimator_name = estimator_name
 
@@ -207,6 +388,7 @@ class ReconstructionDisplay:
             This display, with ``image_``, ``ax_`` and ``figure_`` set.
         """
         _check_matplotlib("ReconstructionDisplay.plot")
+        channels_last = _check_bool(self.channels_last, "channels_last")
         originals = _dense(self.originals)
         rows = [("original", originals), ("reconstruction", self.reconstructions)]
         if self.inputs is not None:
@@ -221,61 +403,21 @@ class ReconstructionDisplay:
             )
         if originals.shape[0] == 0:
             raise ValueError("There are no images to show: originals has 0 rows.")
-        channels, height, width = _check_image_shape(
-            self.image_shape, originals.shape[1]
+        mosaic = _draw_mosaic(
+            np.stack(rows),
+            self.image_shape,
+            channels_last=channels_last,
+            ax=ax,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            scale_from=originals,
+            margins=(1.5, 0.45),
         )
-        low = np.nanmin(originals) if vmin is None else vmin
-        high = np.nanmax(originals) if vmax is None else vmax
-        if high <= low:  # a constant image: show it mid-grey, not failing
-            low, high = low - 0.5, high + 0.5
-        n_rows, n_images = len(rows), originals.shape[0]
-        gap = max(1, round(0.1 * max(height, width)))
-        mosaic = np.full(
-            (
-                n_rows * height + (n_rows - 1) * gap,
-                n_images * width + (n_images - 1) * gap,
-                4 if channels == 3 else 1,
-            ),
-            np.nan,
-        )
-        for i, images in enumerate(rows):
-            # (n, C, H, W) -> (n, H, W, C), the layout imshow reads
-            tiles = images.reshape(n_images, channels, height, width)
-            tiles = tiles.transpose(0, 2, 3, 1)
-            if channels == 3:
-                tiles = np.clip((tiles - low) / (high - low), 0, 1)
-                tiles = np.concatenate([tiles, np.ones_like(tiles[..., :1])], axis=-1)
-            for j, tile in enumerate(tiles):
-                top, left = i * (height + gap), j * (width + gap)
-                mosaic[top : top + height, left : left + width] = tile
-        # About 0.9 inch per image, and room for the row labels and title.
-        width = 0.9 * n_images
-        ax, figure = _axes(
-            ax, (width + 1.5, width * mosaic.shape[0] / mosaic.shape[1] + 0.45)
-        )
-        if channels == 3:
-            # The gaps are transparent: alpha 0.
-            self.image_ = ax.imshow(np.nan_to_num(mosaic, nan=0.0))
-        else:
-            # The gaps are NaN, drawn in the colour map's (transparent) "bad"
-            # colour.
-            self.image_ = ax.imshow(
-                np.ma.masked_invalid(mosaic[..., 0]),
-                cmap=cmap,
-                vmin=low,
-                vmax=high,
-                interpolation="nearest",
-            )
-        ax.set_xticks([])
-        ax.set_yticks(
-            [i * (height + gap) + (height - 1) / 2 for i in range(n_rows)], labels
-        )
-        ax.tick_params(axis="y", length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        mosaic.ax.set_yticks(mosaic.row_centres, labels)
         if self.estimator_name is not None:
-            ax.set_title(self.estimator_name)
-        self.ax_, self.figure_ = ax, figure
+            mosaic.ax.set_title(self.estimator_name)
+        self.image_, self.ax_, self.figure_ = mosaic.image, mosaic.ax, mosaic.figure
         return self
 
     @classmethod
@@ -285,6 +427,7 @@ class ReconstructionDisplay:
         X,
         *,
         image_shape=None,
+        channels_last=None,
         n_images=10,
         X_input=None,
         name=None,
@@ -296,26 +439,37 @@ class ReconstructionDisplay:
         """Reconstruct the first ``n_images`` rows of ``X`` and draw them.
 
         The reconstruction is ``inverse_transform(transform(X))`` when the
-        estimator has both (every skae transformer, a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, which then
-        reconstructs in the pipeline's input space, or
+        estimator has both (every skae estimator, or
         :class:`~sklearn.decomposition.PCA`); otherwise ``predict(X)``,
         unless the estimator is a classifier or an outlier detector, whose
         ``predict`` gives labels. For :class:`~skae.AutoencoderTransformer`
         and :class:`~skae.DenoisingAutoencoder` both are the same
-        reconstruction; :class:`~skae.VariationalAutoencoder`, which has no
-        ``predict``, decodes the posterior means.
+        reconstruction; :class:`~skae.VariationalAutoencoder` decodes the
+        posterior means.
+
+        A :class:`~sklearn.pipeline.Pipeline` ending in an autoencoder
+        reconstructs in its own input space when every step has an
+        ``inverse_transform`` (a scaler before the autoencoder, say). When a
+        step has none (a :class:`~sklearn.preprocessing.Normalizer`, say),
+        the display draws the rows as the autoencoder receives them (the
+        steps before it applied to ``X``) and the autoencoder's
+        reconstruction of them.
 
         Parameters
         ----------
         estimator : estimator instance
-            A fitted autoencoder, or any fitted estimator that reconstructs
-            its input as above.
+            A fitted autoencoder, a Pipeline ending in one, or any fitted
+            estimator that reconstructs its input as above.
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The clean images, one per row; the first ``n_images`` are drawn.
         image_shape : tuple of int, default=None
             ``(H, W)`` or ``(C, H, W)`` as in the constructor; None takes the
-            estimator's own ``image_shape`` parameter, when it has one set.
+            estimator's own ``image_shape`` parameter (a Pipeline's last
+            step's), when it has one set.
+        channels_last : bool, default=None
+            Whether rows hold their images channels last, as in the
+            constructor; None takes the estimator's own ``channels_last``
+            (a Pipeline's last step's), or False when it has none.
         n_images : int, default=10
             How many images (columns) to draw, at most ``n_samples``.
         X_input : {array-like, sparse matrix} of shape (n_samples, \
@@ -325,7 +479,8 @@ n_features), default=None
             autoencoder at work: its first rows are drawn above the
             originals, and their reconstructions below.
         name : str, default=None
-            Title of the plot; None uses the estimator's class name.
+            Title of the plot; None uses the estimator's class name (a
+            Pipeline's last step's).
         ax : matplotlib Axes, default=None
             Axes to draw on; None makes a new figure.
         cmap : str or matplotlib Colormap, default="gray"
@@ -349,6 +504,11 @@ n_features), default=None
             If ``image_shape`` does not fit the rows of ``X``, or ``X_input``
             has another shape than ``X``.
 
+        See Also
+        --------
+        ReconstructionDisplay.from_predictions : Draw reconstructions you
+            computed yourself.
+
         Examples
         --------
         >>> from sklearn.datasets import load_digits
@@ -370,12 +530,10 @@ n_features), default=None
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         name = _name(estimator, name)
-        if not isinstance(n_images, Integral) or isinstance(n_images, bool):
-            raise ValueError(f"n_images must be a positive integer, got {n_images!r}.")
-        if n_images < 1:
-            raise ValueError(f"n_images must be a positive integer, got {n_images!r}.")
-        if image_shape is None:
-            image_shape = getattr(estimator, "image_shape", None)
+        n_images = _check_int(n_images, "n_images", 1)
+        image_shape, channels_last = _image_defaults(
+            estimator, image_shape, channels_last
+        )
         originals = _rows(X, n_images)
         inputs = None
         if X_input is not None:
@@ -385,16 +543,123 @@ n_features), default=None
                     f"{_shape(X_input)}."
                 )
             inputs = _rows(X_input, n_images)
+        autoencoder, head = _autoencoder_and_head(estimator)
+        if head is not None:
+            originals = head.transform(originals)
+            inputs = None if inputs is None else head.transform(inputs)
         # Checked before the estimator runs, for a clear message.
-        _check_image_shape(image_shape, _shape(originals)[1])
+        _check_image_shape(image_shape, _shape(originals)[1], channels_last)
         reconstructions = _reconstruct(
-            estimator, originals if inputs is None else inputs, name
+            autoencoder, originals if inputs is None else inputs, name
         )
-        display = cls(
-            originals=_dense(originals),
-            reconstructions=_dense(reconstructions),
+        return cls.from_predictions(
+            originals,
+            reconstructions,
             image_shape=image_shape,
-            inputs=None if inputs is None else _dense(inputs),
+            channels_last=channels_last,
+            inputs=inputs,
+            n_images=n_images,
+            name=name,
+            ax=ax,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+        )
+
+    @classmethod
+    def from_predictions(
+        cls,
+        originals,
+        reconstructions,
+        *,
+        image_shape,
+        channels_last=False,
+        inputs=None,
+        n_images=10,
+        name=None,
+        ax=None,
+        cmap="gray",
+        vmin=None,
+        vmax=None,
+    ):
+        """Draw the first ``n_images`` rows and their reconstructions.
+
+        For reconstructions computed outside skae's displays: by a model
+        that is not a scikit-learn estimator, on another machine, or stored.
+
+        Parameters
+        ----------
+        originals : {array-like, sparse matrix} of shape (n_samples, \
+n_features)
+            The images, one per row.
+        reconstructions : {array-like, sparse matrix} of shape (n_samples, \
+n_features)
+            Their reconstructions, row for row.
+        image_shape : tuple of int
+            ``(H, W)`` or ``(C, H, W)`` (``(H, W, C)`` with
+            ``channels_last``), as in the constructor.
+        channels_last : bool, default=False
+            Whether rows hold their images channels last.
+        inputs : {array-like, sparse matrix} of shape (n_samples, \
+n_features), default=None
+            What the model was given, when it differs from ``originals``
+            (corrupted images), drawn as a first row.
+        n_images : int, default=10
+            How many images (columns) to draw, at most ``n_samples``.
+        name : str, default=None
+            Title of the plot; None gives no title.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images.
+        vmin, vmax : float, default=None
+            Pixel values drawn as the darkest and the brightest; None takes
+            the originals' range.
+
+        Returns
+        -------
+        display : ReconstructionDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        ValueError
+            If the arrays differ in shape, or ``image_shape`` does not fit
+            their rows.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.decomposition import PCA
+        >>> from skae.plotting import ReconstructionDisplay
+        >>> X = load_digits().data
+        >>> pca = PCA(n_components=8).fit(X)
+        >>> display = ReconstructionDisplay.from_predictions(
+        ...     X, pca.inverse_transform(pca.transform(X)), image_shape=(8, 8),
+        ...     n_images=5, name="PCA, 8 components",
+        ... )
+        >>> display.originals.shape, display.ax_.get_title()
+        ((5, 64), 'PCA, 8 components')
+        """
+        _check_matplotlib(f"{cls.__name__}.from_predictions")
+        n_images = _check_int(n_images, "n_images", 1)
+        channels_last = _check_bool(channels_last, "channels_last")
+        # Checked on the whole arrays: their first rows could match.
+        shapes = [
+            _shape(a) for a in (originals, reconstructions, inputs) if a is not None
+        ]
+        if any(shape != shapes[0] for shape in shapes):
+            raise ValueError(
+                "originals, reconstructions and inputs must have the same shape "
+                f"(n_samples, n_features), got shapes "
+                f"{', '.join(str(tuple(shape)) for shape in shapes)}."
+            )
+        display = cls(
+            originals=_dense(_rows(originals, n_images)),
+            reconstructions=_dense(_rows(reconstructions, n_images)),
+            image_shape=image_shape,
+            channels_last=channels_last,
+            inputs=None if inputs is None else _dense(_rows(inputs, n_images)),
             estimator_name=name,
         )
         return display.plot(ax, cmap=cmap, vmin=vmin, vmax=vmax)
@@ -404,21 +669,25 @@ n_features), default=None
 # Codes
 
 
-def _check_dims(dims, n_codes):
+def _check_dims(dims, n_codes, caller, hint):
+    """``dims`` as two different code dimensions, ``(0, 1)`` for a 2-D code
+    when None, or a ValueError; ``hint`` says what else to do when the code
+    has another width."""
     if dims is None:
         if n_codes != 2:
             raise ValueError(
                 f"The codes have {n_codes} dimension{'s' * (n_codes != 1)}, and "
-                "LatentSpaceDisplay plots 2: choose two with dims=(i, j), fit "
-                "with n_components=2, or project the codes first (with PCA, "
-                "say) and pass them to LatentSpaceDisplay(codes=...)."
+                f"{caller} needs 2: choose two with dims=(i, j){hint}."
             )
         return (0, 1)
     dims = tuple(dims) if np.ndim(dims) == 1 else None
     if (
         dims is None
         or len(dims) != 2
-        or not all(isinstance(d, Integral) and 0 <= d < n_codes for d in dims)
+        or not all(
+            isinstance(d, Integral) and not isinstance(d, bool) and 0 <= d < n_codes
+            for d in dims
+        )
         or dims[0] == dims[1]
     ):
         raise ValueError(
@@ -433,8 +702,10 @@ class LatentSpaceDisplay:
 
     Labels with few classes get one colour each and a legend; continuous
     labels (or many classes) a colour scale and a colour bar. Build it with
-    :meth:`from_estimator`; the constructor takes codes you computed
-    yourself. All parameters are stored as attributes.
+    :meth:`from_estimator`, or with :meth:`from_predictions` from codes you
+    computed yourself (of any width, or a projection of them); the
+    constructor takes the two columns as they are drawn. All parameters are
+    stored as attributes.
 
     Parameters
     ----------
@@ -612,7 +883,8 @@ class LatentSpaceDisplay:
             dimensions of a two-dimensional code, and raises a ``ValueError``
             for any other size.
         name : str, default=None
-            Title of the plot; None uses the estimator's class name.
+            Title of the plot; None uses the estimator's class name (a
+            Pipeline's last step's).
         ax : matplotlib Axes, default=None
             Axes to draw on; None makes a new figure.
         cmap : str or matplotlib Colormap, default=None
@@ -652,8 +924,89 @@ class LatentSpaceDisplay:
         name = _name(estimator, name)
         if not hasattr(estimator, "transform"):
             raise TypeError(f"{name} has no transform, so it gives no codes to plot.")
-        codes = _dense(estimator.transform(X))
-        dims = _check_dims(dims, codes.shape[1])
+        return cls.from_predictions(
+            estimator.transform(X),
+            y,
+            dims=dims,
+            name=name,
+            ax=ax,
+            cmap=cmap,
+            scatter_kwargs=scatter_kwargs,
+        )
+
+    @classmethod
+    def from_predictions(
+        cls,
+        codes,
+        y=None,
+        *,
+        dims=None,
+        name=None,
+        ax=None,
+        cmap=None,
+        scatter_kwargs=None,
+    ):
+        """Plot two dimensions of codes you computed yourself.
+
+        For codes computed outside the display: stored, by a model that is
+        not a scikit-learn estimator, or projected (with
+        :class:`~sklearn.manifold.TSNE`, say).
+
+        Parameters
+        ----------
+        codes : {array-like, sparse matrix} of shape (n_samples, n_components)
+            The codes, one row per sample.
+        y : array-like of shape (n_samples,), default=None
+            Labels that colour the points; None draws one colour.
+        dims : tuple of int, default=None
+            The two code dimensions to plot, ``(x, y)``. None plots both
+            dimensions of two-dimensional codes, and raises a ``ValueError``
+            for any other width.
+        name : str, default=None
+            Title of the plot; None gives no title.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default=None
+            Colours of the labels; see :meth:`plot`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : LatentSpaceDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        ValueError
+            If ``codes`` is not 2-D, does not have two dimensions and
+            ``dims`` is None, or ``dims`` does not name two of them.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.decomposition import PCA
+        >>> from skae.plotting import LatentSpaceDisplay
+        >>> X, y = load_digits(return_X_y=True)
+        >>> codes = PCA(n_components=5).fit_transform(X)
+        >>> display = LatentSpaceDisplay.from_predictions(codes, y, dims=(1, 2))
+        >>> display.ax_.get_xlabel(), display.ax_.get_ylabel()
+        ('code dimension 1', 'code dimension 2')
+        """
+        _check_matplotlib(f"{cls.__name__}.from_predictions")
+        codes = _dense(codes)
+        if codes.ndim != 2:
+            raise ValueError(
+                f"codes must be a 2-D array (n_samples, n_components), got shape "
+                f"{codes.shape}."
+            )
+        dims = _check_dims(
+            dims,
+            codes.shape[1],
+            "LatentSpaceDisplay",
+            ", fit with n_components=2, or project the codes first (with PCA, "
+            "say) and pass the projection",
+        )
         display = cls(
             codes=codes[:, list(dims)], labels=y, dims=dims, estimator_name=name
         )
@@ -814,11 +1167,14 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimator : estimator instance
-            A fitted skae estimator (or any with a ``history_`` holding one
-            dict per epoch with a "train_loss" and, with a validation split,
-            a "valid_loss", as a skorch ``History``).
+            A fitted skae estimator, a :class:`~sklearn.pipeline.Pipeline`
+            ending in one (whose ``history_`` is read), or any estimator with
+            a ``history_`` holding one dict per epoch with a "train_loss"
+            and, with a validation split, a "valid_loss", as a skorch
+            ``History``.
         name : str, default=None
-            Title of the plot; None uses the estimator's class name.
+            Title of the plot; None uses the estimator's class name (a
+            Pipeline's last step's).
         ax : matplotlib Axes, default=None
             Axes to draw on; None makes a new figure.
         log_scale : bool, default=False
@@ -850,7 +1206,7 @@ class LossCurveDisplay:
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         name = _name(estimator, name)
-        history = getattr(estimator, "history_", None)
+        history = getattr(_final_step(estimator), "history_", None)
         if history is None or not all(
             isinstance(row, dict) and "train_loss" in row for row in history
         ):
