@@ -11,8 +11,9 @@ when something is drawn, so ``import skae`` does not need it.
 """
 
 import math
+import sys
 from collections import namedtuple
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +24,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_image_shape
 
-__all__ = ["LatentSpaceDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
+__all__ = [
+    "CodeGridDisplay",
+    "LatentSpaceDisplay",
+    "LossCurveDisplay",
+    "ReconstructionDisplay",
+    "TraversalDisplay",
+]
 
 # Above this many classes, labels are coloured on a colour bar, not listed in
 # a legend.
@@ -99,6 +106,38 @@ def _check_bool(value, name):
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be True or False, got {value!r}.")
     return bool(value)
+
+
+def _value_labels(values):
+    """``values`` written with the fewest decimals, alike for all, that keep
+    each within a twentieth of the smallest step between them: steps of 1
+    over integers give "-1", "0", "1"; -1.6449 among steps of 0.16 is
+    "-1.64"; a rounding error of 1e-17 is "0.00"."""
+    values = np.asarray(values, dtype=np.float64)
+    steps = np.diff(np.unique(values))
+    if not steps.size:  # one value (maybe repeated): no step to go by
+        return [f"{v + 0.0:.3g}" for v in values]
+    step = steps.min()
+    decimals = max(0, 1 - math.floor(math.log10(step)))
+    for fewer in range(decimals):
+        if np.all(np.abs(np.round(values, fewer) - values) <= step / 20):
+            decimals = fewer
+            break
+    # + 0.0 turns -0.0 into 0.0
+    return [f"{v:.{decimals}f}" for v in np.round(values, decimals) + 0.0]
+
+
+def _label_every(labels, tile_inches, axis):
+    """Every how many images a label of ``labels`` fits along ``axis``
+    ("x": side by side, "y": one above the other), ``tile_inches`` apart."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=mpl.rcParams[f"{axis}tick.labelsize"])
+    inches = points.get_size_in_points() / 72
+    # about 0.6 em a character, and 0.1 inch of air between labels
+    needed = (0.6 * inches * max(map(len, labels)) if axis == "x" else inches) + 0.1
+    return max(1, math.ceil(needed / tile_inches))
 
 
 # ----------------------------------------------------------------------------
@@ -248,6 +287,18 @@ def _image_defaults(estimator, image_shape, channels_last):
     return image_shape, _check_bool(channels_last, "channels_last")
 
 
+def _check_image_grid(images):
+    """``images`` as a float64 array of shape (n_rows, n_columns,
+    n_features) holding at least one image, or a ValueError."""
+    images = _dense(images)
+    if images.ndim != 3 or 0 in images.shape[:2]:
+        raise ValueError(
+            "images must be a non-empty array of shape (n_rows, n_columns, "
+            f"n_features), got shape {images.shape}."
+        )
+    return images
+
+
 # ----------------------------------------------------------------------------
 # Reconstructions
 
@@ -333,6 +384,7 @@ class ReconstructionDisplay:
     See Also
     --------
     LatentSpaceDisplay : The codes of a two-dimensional bottleneck.
+    CodeGridDisplay : The images decoded from a grid over two code dimensions.
     LossCurveDisplay : The training loss per epoch.
 
     Examples
@@ -736,6 +788,7 @@ class LatentSpaceDisplay:
     See Also
     --------
     ReconstructionDisplay : Images next to their reconstructions.
+    CodeGridDisplay : The images decoded from a grid over two code dimensions.
     LossCurveDisplay : The training loss per epoch.
 
     Examples
@@ -1011,6 +1064,734 @@ class LatentSpaceDisplay:
             codes=codes[:, list(dims)], labels=y, dims=dims, estimator_name=name
         )
         return display.plot(ax, cmap=cmap, scatter_kwargs=scatter_kwargs)
+
+
+# ----------------------------------------------------------------------------
+# Decoded codes
+
+
+def _has_standard_normal_prior(model):
+    """Whether ``model`` is a VariationalAutoencoder, whose prior is N(0, I).
+    The class is looked up in ``sys.modules``, not imported: a fitted one has
+    imported it already, and plotting must not import torch."""
+    module = sys.modules.get("skae._variational")
+    cls = getattr(module, "VariationalAutoencoder", None)
+    return cls is not None and isinstance(model, cls)
+
+
+def _check_percentiles(percentiles):
+    array = np.asarray(percentiles) if np.ndim(percentiles) == 1 else None
+    if (
+        array is None
+        or array.shape != (2,)
+        or not all(isinstance(p, Real) and not isinstance(p, bool) for p in array)
+        or not 0 <= array[0] < array[1] <= 100
+    ):
+        raise ValueError(
+            "percentiles must be (low, high) with 0 <= low < high <= 100, got "
+            f"{percentiles!r}."
+        )
+    return float(array[0]), float(array[1])
+
+
+def _check_code_range(code_range, n_dims):
+    """``code_range`` as an array of shape (n_dims, 2) of (low, high) pairs:
+    one pair for every dimension, or one per dimension."""
+    try:
+        limits = np.asarray(code_range, dtype=np.float64)
+    except (TypeError, ValueError):
+        limits = np.empty(0)
+    if limits.shape == (2,):
+        limits = np.tile(limits, (n_dims, 1))
+    if (
+        limits.shape != (n_dims, 2)
+        or not np.isfinite(limits).all()
+        or np.any(limits[:, 0] >= limits[:, 1])
+    ):
+        raise ValueError(
+            "code_range must be (low, high), finite with low < high, or one "
+            f"such pair per code dimension drawn ({n_dims}), got {code_range!r}."
+        )
+    return limits
+
+
+class _Codes:
+    """The codes behind a display of decoded codes, from ``from_estimator``'s
+    arguments: how to decode, the codes of ``X`` (None without it), the code
+    width and where the values of each drawn dimension come from."""
+
+    def __init__(self, estimator, X, name, *, percentiles, code_range):
+        model = _final_step(estimator)
+        if not (
+            hasattr(estimator, "transform") and hasattr(model, "inverse_transform")
+        ):
+            raise TypeError(
+                f"{name} cannot decode codes: it needs transform and "
+                "inverse_transform (a Pipeline needs them in its last step)."
+            )
+        # Through the whole Pipeline when every step inverts, to draw images
+        # in its input space; else in the last step's.
+        self.decode = getattr(estimator, "inverse_transform", model.inverse_transform)
+        self.percentiles = _check_percentiles(percentiles)
+        self.code_range = code_range
+        self.prior = code_range is None and X is None
+        if X is not None:
+            self.codes = _dense(estimator.transform(X))
+            self.n_components = self.codes.shape[1]
+            return
+        self.codes = None
+        if self.prior and not _has_standard_normal_prior(model):
+            raise ValueError(
+                f"X is required to place the codes of {name}: only a "
+                "VariationalAutoencoder has a prior (the standard normal) to "
+                "place them without data. Pass X, or code_range=(low, high)."
+            )
+        self.n_components = getattr(model, "n_components_", None)
+        if self.n_components is None:
+            raise ValueError(
+                f"X is required: {name} has no n_components_ to give the width "
+                "of its codes."
+            )
+        low, high = self.percentiles
+        if self.prior and not 0 < low < high < 100:
+            raise ValueError(
+                "percentiles must lie strictly between 0 and 100 to place codes "
+                "on the standard normal prior, whose 0th and 100th percentiles "
+                f"are infinite, got {percentiles!r}."
+            )
+
+    def base(self, row=None):
+        """The code that the undrawn dimensions keep: that of ``X``'s ``row``,
+        the median code of X, or 0 without X."""
+        if row is not None:
+            if self.codes is None:
+                raise ValueError("base_row needs X, to take the code of its row.")
+            n = len(self.codes)
+            if not (
+                isinstance(row, Integral) and not isinstance(row, bool) and 0 <= row < n
+            ):
+                raise ValueError(
+                    f"base_row must be the index of a row of X, an integer in "
+                    f"[0, {n}), got {row!r}."
+                )
+            return self.codes[row].copy()
+        if self.codes is None:
+            return np.zeros(self.n_components)
+        return np.median(self.codes, axis=0)
+
+    def values(self, dims, n_values):
+        """``n_values`` values of each dimension of ``dims``, an array of shape
+        (len(dims), n_values): evenly spaced over ``code_range``, or between
+        the percentiles of X's codes, or at evenly spaced percentiles of the
+        standard normal prior."""
+        low, high = self.percentiles
+        if self.code_range is not None:
+            limits = _check_code_range(self.code_range, len(dims))
+        elif self.codes is not None:
+            limits = np.percentile(self.codes[:, list(dims)], [low, high], axis=0).T
+            for d, (start, stop) in zip(dims, limits, strict=True):
+                if not start < stop:
+                    raise ValueError(
+                        f"The codes of X do not vary in code dimension {d} "
+                        f"between their percentiles {low:g} and {high:g} (both "
+                        f"{start:.4g}); pass code_range=(low, high) to choose "
+                        "the values."
+                    )
+        else:
+            from scipy.special import ndtri  # the standard normal's norm.ppf
+
+            steps = ndtri(np.linspace(low / 100, high / 100, n_values))
+            return np.tile(steps, (len(dims), 1))
+        return np.linspace(limits[:, 0], limits[:, 1], n_values, axis=1)
+
+    def decoded(self, codes):
+        """The images decoded from ``codes`` of any leading shape."""
+        flat = codes.reshape(-1, codes.shape[-1])
+        images = _dense(self.decode(flat))
+        return images.reshape(*codes.shape[:-1], images.shape[-1])
+
+
+class CodeGridDisplay:
+    """The images decoded from a grid of codes over two code dimensions.
+
+    The decoded manifold of the variational autoencoder tutorials (Kingma
+    and Welling's, Keras', PyTorch's): a square of images, each decoded
+    from one point of an evenly spaced grid over two code dimensions, with
+    the code values on the axes. It shows what each region of the code
+    space means, and how the decoded images change across it.
+
+    Build it with :meth:`from_estimator`; the constructor takes images you
+    decoded yourself. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_y, n_x, n_features)
+        ``images[i, j]`` is the image row decoded from the code whose
+        dimension ``dims[0]`` is ``x_values[j]`` and ``dims[1]`` is
+        ``y_values[i]``.
+    x_values : array-like of shape (n_x,)
+        The values of code dimension ``dims[0]``, along the horizontal axis.
+    y_values : array-like of shape (n_y,)
+        The values of code dimension ``dims[1]``, along the vertical axis;
+        ``y_values[0]`` is drawn at the bottom.
+    image_shape : tuple of int
+        How to read a row as an image: ``(H, W)`` or ``(C, H, W)`` with C = 1
+        or 3 (``(H, W, C)`` with ``channels_last``), as in
+        :class:`ReconstructionDisplay`.
+    channels_last : bool, default=False
+        Whether rows hold their images as ``X.reshape(-1, H, W, C)``.
+    dims : tuple of int, default=(0, 1)
+        Which code dimensions the axes vary, for their labels.
+    estimator_name : str, default=None
+        Title of the plot; None gives no title.
+
+    Attributes
+    ----------
+    image_ : matplotlib AxesImage
+        The mosaic of all images.
+    ax_ : matplotlib Axes
+        The Axes holding the mosaic; its ticks give the code values at the
+        centres of the images.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    TraversalDisplay : The images decoded as one code dimension varies.
+    LatentSpaceDisplay : The codes of data in two code dimensions.
+
+    References
+    ----------
+    .. [1] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes",
+       ICLR 2014, figure 4.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAutoencoder
+    >>> from skae.plotting import CodeGridDisplay
+    >>> X = load_digits().data / 16
+    >>> vae = VariationalAutoencoder(
+    ...     n_components=2, hidden_layer_sizes=(32,), max_epochs=3, random_state=0
+    ... ).fit(X)
+    >>> display = CodeGridDisplay.from_estimator(vae, image_shape=(8, 8))
+    >>> display.images.shape
+    (15, 15, 64)
+    >>> display.ax_.get_xlabel(), display.ax_.get_ylabel()
+    ('code dimension 0', 'code dimension 1')
+    """
+
+    def __init__(
+        self,
+        *,
+        images,
+        x_values,
+        y_values,
+        image_shape,
+        channels_last=False,
+        dims=(0, 1),
+        estimator_name=None,
+    ):
+        self.images = images
+        self.x_values = x_values
+        self.y_values = y_values
+        self.image_shape = image_shape
+        self.channels_last = channels_last
+        self.dims = dims
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap="gray", vmin=None, vmax=None):
+        """Draw the images.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure sized to the images.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images (ignored for RGB).
+        vmin, vmax : float, default=None
+            The pixel values drawn as the darkest and the brightest; None
+            takes the images' minimum and maximum.
+
+        Returns
+        -------
+        display : CodeGridDisplay
+            This display, with ``image_``, ``ax_`` and ``figure_`` set.
+        """
+        _check_matplotlib("CodeGridDisplay.plot")
+        channels_last = _check_bool(self.channels_last, "channels_last")
+        images = _check_image_grid(self.images)
+        n_y, n_x = images.shape[:2]
+        x_values = np.asarray(self.x_values, dtype=np.float64)
+        y_values = np.asarray(self.y_values, dtype=np.float64)
+        if x_values.shape != (n_x,) or y_values.shape != (n_y,):
+            raise ValueError(
+                f"x_values and y_values must have shapes ({n_x},) and ({n_y},), "
+                f"one value per column and per row of images, got {x_values.shape} "
+                f"and {y_values.shape}."
+            )
+        # The first row of images at the bottom, as on a plot's y axis.
+        mosaic = _draw_mosaic(
+            images[::-1],
+            self.image_shape,
+            channels_last=channels_last,
+            ax=ax,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            margins=(1.1, 0.9),
+        )
+        ax = mosaic.ax
+        labels = _value_labels(x_values)
+        every = _label_every(labels, mosaic.inches[1], "x")
+        ax.set_xticks(mosaic.col_centres[::every], labels[::every])
+        labels = _value_labels(y_values)
+        every = _label_every(labels, mosaic.inches[0], "y")
+        # the first row of images is the mosaic's last
+        ax.set_yticks(mosaic.row_centres[::-1][::every], labels[::every])
+        ax.set_xlabel(f"code dimension {self.dims[0]}")
+        ax.set_ylabel(f"code dimension {self.dims[1]}")
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.image_, self.ax_, self.figure_ = mosaic.image, ax, mosaic.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X=None,
+        *,
+        dims=None,
+        grid_resolution=15,
+        percentiles=(5, 95),
+        code_range=None,
+        image_shape=None,
+        channels_last=None,
+        name=None,
+        ax=None,
+        cmap="gray",
+        vmin=None,
+        vmax=None,
+    ):
+        """Decode a grid over two code dimensions and draw the images.
+
+        The grid has ``grid_resolution`` values in each of the two
+        dimensions: evenly spaced over ``code_range`` when given; else
+        evenly spaced between the ``percentiles`` of the codes of ``X``;
+        else, for a :class:`~skae.VariationalAutoencoder`, the standard
+        normal prior's quantiles at evenly spaced probabilities (its
+        ``norm.ppf``, as the tutorials do), so that each image stands for
+        an equal share of the prior. Every other code dimension keeps the
+        median code of ``X``, or 0 (the prior's mean) without ``X``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted estimator with ``transform`` and ``inverse_transform``
+            (every skae estimator), or a Pipeline ending in one: its
+            ``inverse_transform`` decodes into the Pipeline's input space
+            when every step has one, else the last step's decodes into that
+            step's input space.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), \
+default=None
+            Data whose codes place the grid and the other dimensions; None
+            places them on a VariationalAutoencoder's prior (or over
+            ``code_range``, the other dimensions at 0).
+        dims : tuple of int, default=None
+            The two code dimensions to vary, ``(x, y)``; None takes both
+            dimensions of a two-dimensional code, and raises a
+            ``ValueError`` for any other width.
+        grid_resolution : int, default=15
+            The number of values in each dimension, at least 2: the grid
+            has ``grid_resolution ** 2`` images.
+        percentiles : tuple of float, default=(5, 95)
+            The range of the grid, in percentiles of the codes of ``X``, or
+            of the standard normal prior without ``X`` (then strictly
+            between 0 and 100).
+        code_range : array-like of shape (2,) or (2, 2), default=None
+            The range of the grid in code values: ``(low, high)`` for both
+            dimensions, or one pair per dimension. None takes it from
+            ``percentiles``.
+        image_shape : tuple of int, default=None
+            How to read a row as an image; None takes the estimator's own
+            ``image_shape`` (a Pipeline's last step's).
+        channels_last : bool, default=None
+            Whether rows hold their images channels last; None takes the
+            estimator's own (a Pipeline's last step's), or False.
+        name : str, default=None
+            Title of the plot; None uses the estimator's class name (a
+            Pipeline's last step's).
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images.
+        vmin, vmax : float, default=None
+            Pixel values drawn as the darkest and the brightest; None takes
+            the decoded images' range.
+
+        Returns
+        -------
+        display : CodeGridDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        TypeError
+            If ``estimator`` cannot encode and decode.
+        ValueError
+            If a parameter has a bad value, or ``X`` is None for an estimator
+            without a prior and without ``code_range``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import AutoencoderTransformer
+        >>> from skae.plotting import CodeGridDisplay
+        >>> X = load_digits().data / 16
+        >>> ae = AutoencoderTransformer(
+        ...     n_components=4, hidden_layer_sizes=(32,), max_epochs=3, random_state=0
+        ... ).fit(X)
+        >>> display = CodeGridDisplay.from_estimator(
+        ...     ae, X, dims=(1, 3), grid_resolution=5, image_shape=(8, 8)
+        ... )
+        >>> display.images.shape, display.ax_.get_ylabel()
+        ((5, 5, 64), 'code dimension 3')
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = _name(estimator, name)
+        grid_resolution = _check_int(grid_resolution, "grid_resolution", 2)
+        image_shape, channels_last = _image_defaults(
+            estimator, image_shape, channels_last
+        )
+        source = _Codes(
+            estimator, X, name, percentiles=percentiles, code_range=code_range
+        )
+        dims = _check_dims(
+            dims,
+            source.n_components,
+            "CodeGridDisplay",
+            " (the others keep the median code of X, or 0 without X)",
+        )
+        x_values, y_values = source.values(dims, grid_resolution)
+        codes = np.tile(source.base(), (grid_resolution, grid_resolution, 1))
+        codes[:, :, dims[0]] = x_values[np.newaxis, :]
+        codes[:, :, dims[1]] = y_values[:, np.newaxis]
+        display = cls(
+            images=source.decoded(codes),
+            x_values=x_values,
+            y_values=y_values,
+            image_shape=image_shape,
+            channels_last=channels_last,
+            dims=dims,
+            estimator_name=name,
+        )
+        return display.plot(ax, cmap=cmap, vmin=vmin, vmax=vmax)
+
+
+def _check_traversal_dims(dims, n_codes):
+    if dims is None:
+        return tuple(range(n_codes))
+    array = np.atleast_1d(np.asarray(dims, dtype=object))
+    if (
+        array.ndim != 1
+        or array.size == 0
+        or not all(
+            isinstance(d, Integral) and not isinstance(d, bool) and 0 <= d < n_codes
+            for d in array
+        )
+        or len(set(array.tolist())) != array.size
+    ):
+        raise ValueError(
+            "dims must be a code dimension or a sequence of different ones, "
+            f"integers in [0, {n_codes}), got {dims!r}."
+        )
+    return tuple(int(d) for d in array)
+
+
+class TraversalDisplay:
+    """The images decoded as one code dimension varies, the others fixed.
+
+    A traversal (or latent traversal, as in the beta-VAE papers): each row
+    of the mosaic varies one code dimension over a range of values while
+    every other dimension keeps a base code, and shows the decoded images
+    left to right. It shows what each dimension of the code controls, and
+    which dimensions control nothing (posterior collapse).
+
+    Build it with :meth:`from_estimator`; the constructor takes images you
+    decoded yourself. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_dims, n_steps, n_features)
+        ``images[i, j]`` is the image row decoded with code dimension
+        ``dims[i]`` at ``values[i, j]``.
+    values : array-like of shape (n_dims, n_steps)
+        The values of each varied dimension, one row per dimension.
+    dims : sequence of int
+        The code dimension each row varies, for its label.
+    image_shape : tuple of int
+        How to read a row as an image: ``(H, W)`` or ``(C, H, W)`` with C = 1
+        or 3 (``(H, W, C)`` with ``channels_last``), as in
+        :class:`ReconstructionDisplay`.
+    channels_last : bool, default=False
+        Whether rows hold their images as ``X.reshape(-1, H, W, C)``.
+    estimator_name : str, default=None
+        Title of the plot; None gives no title.
+
+    Attributes
+    ----------
+    image_ : matplotlib AxesImage
+        The mosaic of all images.
+    value_labels_ : list of matplotlib Text or None
+        The value under each image, row by row, when the rows vary over
+        different values; None when they share theirs, which the x axis
+        then gives.
+    ax_ : matplotlib Axes
+        The Axes holding the mosaic; its y tick labels name the dimensions
+        ("dimension 3").
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    CodeGridDisplay : The images decoded from a grid over two code dimensions.
+
+    References
+    ----------
+    .. [1] I. Higgins et al., "beta-VAE: Learning Basic Visual Concepts with
+       a Constrained Variational Framework", ICLR 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAutoencoder
+    >>> from skae.plotting import TraversalDisplay
+    >>> X = load_digits().data / 16
+    >>> vae = VariationalAutoencoder(
+    ...     n_components=4, hidden_layer_sizes=(32,), max_epochs=3, random_state=0
+    ... ).fit(X)
+    >>> display = TraversalDisplay.from_estimator(vae, image_shape=(8, 8), n_steps=7)
+    >>> display.images.shape
+    (4, 7, 64)
+    >>> [label.get_text() for label in display.ax_.get_xticklabels()]
+    ['-1.64', '-0.84', '-0.39', '0.00', '0.39', '0.84', '1.64']
+    """
+
+    def __init__(
+        self,
+        *,
+        images,
+        values,
+        dims,
+        image_shape,
+        channels_last=False,
+        estimator_name=None,
+    ):
+        self.images = images
+        self.values = values
+        self.dims = dims
+        self.image_shape = image_shape
+        self.channels_last = channels_last
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap="gray", vmin=None, vmax=None):
+        """Draw the images.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure sized to the images.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images (ignored for RGB).
+        vmin, vmax : float, default=None
+            The pixel values drawn as the darkest and the brightest; None
+            takes the images' minimum and maximum.
+
+        Returns
+        -------
+        display : TraversalDisplay
+            This display, with ``image_``, ``value_labels_``, ``ax_`` and
+            ``figure_`` set.
+        """
+        _check_matplotlib("TraversalDisplay.plot")
+        channels_last = _check_bool(self.channels_last, "channels_last")
+        images = _check_image_grid(self.images)
+        n_dims, n_steps = images.shape[:2]
+        values = np.asarray(self.values, dtype=np.float64)
+        dims = list(np.atleast_1d(self.dims))
+        if values.shape != (n_dims, n_steps) or len(dims) != n_dims:
+            raise ValueError(
+                f"values must have shape ({n_dims}, {n_steps}) and dims length "
+                f"{n_dims}, one per row of images, got {values.shape} and "
+                f"{len(dims)}."
+            )
+        shared = bool(np.all(values == values[0]))
+        mosaic = _draw_mosaic(
+            images,
+            self.image_shape,
+            channels_last=channels_last,
+            ax=ax,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            margins=(1.2, 0.9 if shared else 0.45),
+            label_room=not shared,
+        )
+        ax = mosaic.ax
+        ax.set_yticks(mosaic.row_centres, [f"dimension {d}" for d in dims])
+        self.value_labels_ = None
+        if shared:
+            labels = _value_labels(values[0])
+            every = _label_every(labels, mosaic.inches[1], "x")
+            ax.set_xticks(mosaic.col_centres[::every], labels[::every])
+            ax.set_xlabel("code value")
+        else:
+            self.value_labels_ = [
+                ax.text(x, bottom + 0.5, label, ha="center", va="top", fontsize=7)
+                for row, bottom in zip(values, mosaic.tile_bottoms, strict=True)
+                for x, label in zip(mosaic.col_centres, _value_labels(row), strict=True)
+            ]
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.image_, self.ax_, self.figure_ = mosaic.image, ax, mosaic.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X=None,
+        *,
+        dims=None,
+        base_row=None,
+        n_steps=9,
+        percentiles=(5, 95),
+        code_range=None,
+        image_shape=None,
+        channels_last=None,
+        name=None,
+        ax=None,
+        cmap="gray",
+        vmin=None,
+        vmax=None,
+    ):
+        """Vary each of ``dims`` in turn from a base code, decode and draw.
+
+        The base code is that of row ``base_row`` of ``X``, or the median
+        code of ``X``, or 0 (the prior's mean) without ``X``. Each varied
+        dimension takes ``n_steps`` values: evenly spaced over
+        ``code_range`` when given; else evenly spaced between the
+        ``percentiles`` of that dimension's codes of ``X``; else, for a
+        :class:`~skae.VariationalAutoencoder`, the standard normal prior's
+        quantiles at evenly spaced probabilities.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted estimator with ``transform`` and ``inverse_transform``
+            (every skae estimator), or a Pipeline ending in one: its
+            ``inverse_transform`` decodes into the Pipeline's input space
+            when every step has one, else the last step's decodes into that
+            step's input space.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), \
+default=None
+            Data whose codes give the base code and the ranges; None takes
+            a VariationalAutoencoder's prior (or ``code_range``, the base
+            code 0).
+        dims : int or sequence of int, default=None
+            The code dimensions to vary, one row of images each; None varies
+            every dimension.
+        base_row : int, default=None
+            The index of the row of ``X`` whose code is the base; None takes
+            the median code of ``X``.
+        n_steps : int, default=9
+            The number of values of each dimension, at least 2.
+        percentiles : tuple of float, default=(5, 95)
+            The range of each dimension, in percentiles of its codes of
+            ``X``, or of the standard normal prior without ``X`` (then
+            strictly between 0 and 100).
+        code_range : array-like of shape (2,) or (n_dims, 2), default=None
+            The range in code values: ``(low, high)`` for every dimension,
+            or one pair per dimension of ``dims``. None takes it from
+            ``percentiles``.
+        image_shape : tuple of int, default=None
+            How to read a row as an image; None takes the estimator's own
+            ``image_shape`` (a Pipeline's last step's).
+        channels_last : bool, default=None
+            Whether rows hold their images channels last; None takes the
+            estimator's own (a Pipeline's last step's), or False.
+        name : str, default=None
+            Title of the plot; None uses the estimator's class name (a
+            Pipeline's last step's).
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new figure.
+        cmap : str or matplotlib Colormap, default="gray"
+            Colour map of grey images.
+        vmin, vmax : float, default=None
+            Pixel values drawn as the darkest and the brightest; None takes
+            the decoded images' range.
+
+        Returns
+        -------
+        display : TraversalDisplay
+            The display, drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        TypeError
+            If ``estimator`` cannot encode and decode.
+        ValueError
+            If a parameter has a bad value, or ``X`` is None for an estimator
+            without a prior and without ``code_range``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import AutoencoderTransformer
+        >>> from skae.plotting import TraversalDisplay
+        >>> X = load_digits().data / 16
+        >>> ae = AutoencoderTransformer(
+        ...     n_components=4, hidden_layer_sizes=(32,), max_epochs=3, random_state=0
+        ... ).fit(X)
+        >>> display = TraversalDisplay.from_estimator(
+        ...     ae, X, dims=[0, 2], base_row=0, image_shape=(8, 8)
+        ... )
+        >>> [label.get_text() for label in display.ax_.get_yticklabels()]
+        ['dimension 0', 'dimension 2']
+        >>> len(display.value_labels_)  # the ranges differ: one label per image
+        18
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = _name(estimator, name)
+        n_steps = _check_int(n_steps, "n_steps", 2)
+        image_shape, channels_last = _image_defaults(
+            estimator, image_shape, channels_last
+        )
+        source = _Codes(
+            estimator, X, name, percentiles=percentiles, code_range=code_range
+        )
+        dims = _check_traversal_dims(dims, source.n_components)
+        base = source.base(base_row)
+        values = source.values(dims, n_steps)
+        codes = np.tile(base, (len(dims), n_steps, 1))
+        for i, d in enumerate(dims):
+            codes[i, :, d] = values[i]
+        display = cls(
+            images=source.decoded(codes),
+            values=values,
+            dims=dims,
+            image_shape=image_shape,
+            channels_last=channels_last,
+            estimator_name=name,
+        )
+        return display.plot(ax, cmap=cmap, vmin=vmin, vmax=vmax)
 
 
 # ----------------------------------------------------------------------------
