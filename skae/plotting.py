@@ -1215,7 +1215,7 @@ class CodeGridDisplay:
     """The images decoded from a grid of codes over two code dimensions.
 
     The decoded manifold of the variational autoencoder tutorials (Kingma
-    and Welling's, Keras', PyTorch's): a square of images, each decoded
+    and Welling's [1]_, Keras', PyTorch's): a square of images, each decoded
     from one point of an evenly spaced grid over two code dimensions, with
     the code values on the axes. It shows what each region of the code
     space means, and how the decoded images change across it.
@@ -1515,7 +1515,7 @@ def _check_traversal_dims(dims, n_codes):
 class TraversalDisplay:
     """The images decoded as one code dimension varies, the others fixed.
 
-    A traversal (or latent traversal, as in the beta-VAE papers): each row
+    A traversal (or latent traversal, as in the beta-VAE papers [1]_): each row
     of the mosaic varies one code dimension over a range of values while
     every other dimension keeps a base code, and shows the decoded images
     left to right. It shows what each dimension of the code controls, and
