@@ -8,6 +8,7 @@ ORDER = (
     "plot_code_as_image.py",
     "plot_denoising.py",
     "plot_conv_and_vae.py",
+    "plot_code_grid.py",
     "plot_supervised_codes.py",
     "plot_tsne.py",
     "plot_choose_n_components.py",
