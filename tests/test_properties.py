@@ -108,7 +108,7 @@ def check_outputs(est, X):
     n_samples = X.shape[0]
     if hasattr(est, "transform"):
         Z = est.transform(X)
-        assert Z.shape == (n_samples, est.n_components)
+        assert Z.shape == (n_samples, len(est.get_feature_names_out()))
         assert np.all(np.isfinite(Z))
         X_back = est.inverse_transform(Z)
         assert X_back.shape == X.shape and np.all(np.isfinite(X_back))
