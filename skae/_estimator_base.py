@@ -245,6 +245,12 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         device."""
         return {"penalty": None, "corruption": None}
 
+    def _training_rows(self, n_samples, seed):
+        """The rows each network trains on: None for all of them, or an
+        ``(n_members, n_rows)`` array of row indices, one row per member of
+        an ensemble network. ``seed`` seeds any draw."""
+        return None
+
     # ------------------------------------------------------------------
     # Validation
 
@@ -296,11 +302,11 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     def _validate_codes(self, Z):
         check_is_fitted(self)
         Z = check_array(Z, dtype=(np.float32, np.float64))
-        if Z.shape[1] != self.n_components_:
+        if Z.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self.n_components_} features "
-                "(n_components) as input."
+                f"inverse_transform is expecting {self._n_features_out} features "
+                "(the columns of transform) as input."
             )
         return Z
 
@@ -445,7 +451,13 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             options = self._training_options(process_seed(seed), device)
             for name, value in options.items():
                 setattr(net, name, value)
-            dataset = InMemoryDataset.from_array(X, targets, device, sample_weight)
+            dataset = InMemoryDataset.from_array(
+                X,
+                targets,
+                device,
+                sample_weight,
+                self._training_rows(X.shape[0], seed),
+            )
             if incremental:
                 train, valid, epochs = dataset, None, 1
             elif X_val is not None:
@@ -632,7 +644,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         )
 
     def _transform(self, X):
-        return self._map(X, self.net_.module_.encode, self.n_components_)
+        return self._map(X, self.net_.module_.encode, self._n_features_out)
 
     def _inverse_transform(self, Z):
         return self._map(Z, self.net_.module_.decode, self.n_features_in_, codes=True)

@@ -106,6 +106,14 @@ class PersistenceMixin:
             return
         if net_state.get("format", 1) < _STATE_FORMAT:
             net_state = self._upgrade_net_state(net_state)
+        pickled = net_state["architecture"]["network"]
+        if pickled != self._network:
+            raise ValueError(
+                f"This {type(self).__name__} was pickled by an earlier skae with "
+                f"a network of kind {pickled!r}; skae {__version__} builds one "
+                f"of kind {self._network!r} for it and cannot load those "
+                "weights. Fit it again."
+            )
         device = torch.device(net_state["device"])
         if device.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(
@@ -128,21 +136,18 @@ class PersistenceMixin:
     def _upgrade_net_state(self, net_state):
         """The network state of a pickle written before format 2 (skae
         0.1.0.dev0 before the core redesign), in format 2: its description
-        gains the network's kind and standardization, a detector's
-        standardization statistics move from its attributes into the
-        module, and ``n_components_`` (then only the detector's) is set, and
-        the detector's fixed ``loss`` (then a class attribute)."""
+        gains the network's kind, ``n_components_`` (then only the
+        detector's) is set. The detector of then, one network, is refused by
+        ``__setstate__``: its network's kind differs from today's."""
         architecture = dict(net_state["architecture"])
         self.n_components_ = architecture["n_components"]
-
-        vars(self).setdefault("loss", "mse")
-        module = dict(net_state["module"])
-        architecture.setdefault("network", self._network)
-        architecture.setdefault("standardize", "mean_" in vars(self))
-        if architecture["standardize"]:
-            module["standardize.mean"] = vars(self).pop("mean_").astype(np.float32)
-            module["standardize.scale"] = vars(self).pop("scale_").astype(np.float32)
-        return {**net_state, "architecture": architecture, "module": module}
+        # before format 2 only these two classes had networks of their own
+        own = ("supervised", "variational")
+        architecture.setdefault(
+            "network", self._network if self._network in own else "autoencoder"
+        )
+        architecture.setdefault("standardize", False)
+        return {**net_state, "architecture": architecture}
 
     def save_weights(self, path):
         """Save the fitted network's weights to a safetensors file.

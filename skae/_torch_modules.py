@@ -490,3 +490,135 @@ class VariationalAutoencoderModule(AutoencoderModule):
         mean, log_var = self.posterior(X)
         z = self.reparameterize(mean, log_var, torch.randn_like(mean))
         return self.decoder(z), z, mean, log_var
+
+
+class AutoencoderEnsemble(nn.Module):
+    """Autoencoders of one architecture trained side by side, each on rows of
+    its own, run as one batched network.
+
+    The members' parameters and buffers are stacked along a first axis of
+    members (``parameters`` and ``buffers``, named as in a member with dots
+    turned into ``__``), and a member's computation is its module run with
+    the member's slice of them (``torch.func.functional_call`` on a template
+    that holds no data): ``torch.func.vmap`` runs all members as one network,
+    one batched matrix product per layer; a module that vmap cannot batch
+    (batch normalisation in training, a recurrent layer) runs member by
+    member. Each member keeps its own initial weights (``members`` are
+    built, then stacked) and its own gradients, as separate networks would.
+
+    In training, ``forward`` reads ``(n_members, n_rows, n_features)``
+    batches, member ``e`` the rows ``X[e]``, and returns the stacked
+    ``(reconstruction, code)`` in each member's units (``scale_input``
+    likewise). For new rows ``encode`` gives every member's code side by
+    side, ``(n_rows, n_members * n_components)``, and ``decode`` the mean of
+    the members' decodings of their parts, in the data's units;
+    ``member_outputs`` each member's reconstruction, code and scaled input.
+    """
+
+    ENCODER_OUTPUTS_PER_UNIT = 1
+
+    def __init__(self, members):
+        super().__init__()
+        self.n_members = len(members)
+        self.parameters_ = nn.ParameterDict()
+        self.buffers_ = nn.Module()
+        for name, _ in members[0].named_parameters():
+            stacked = torch.stack([dict(m.named_parameters())[name] for m in members])
+            self.parameters_[name.replace(".", "__")] = nn.Parameter(stacked.detach())
+        for name, _ in members[0].named_buffers():
+            stacked = torch.stack([dict(m.named_buffers())[name] for m in members])
+            self.buffers_.register_buffer(name.replace(".", "__"), stacked.detach())
+        # the members' structure, without data (not a submodule: it holds no
+        # state of its own)
+        vars(self)["template"] = members[0].to("meta")
+        # None until a first call tells whether vmap batches the members
+        vars(self)["_batched"] = None
+
+    def _state(self):
+        """The members' stacked parameters and buffers, by their names in a
+        member."""
+        return (
+            {k.replace("__", "."): v for k, v in self.parameters_.items()},
+            {k.replace("__", "."): v for k, v in self.buffers_.named_buffers()},
+        )
+
+    def _members(self, fn, X, shared):
+        """``fn(module, rows)`` for every member, with the member's
+        parameters in the template ``module``, stacked: on its own rows
+        ``X[e]``, or on the same rows ``X`` when ``shared``."""
+        from torch.func import functional_call, vmap
+
+        parameters, buffers = self._state()
+        template = self.template
+        # the template is no submodule: it follows the ensemble's mode here
+        template.train(self.training)
+
+        def call(params, buffs, rows):
+            return functional_call(
+                _Call(template, fn), (_prefixed(params), _prefixed(buffs)), (rows,)
+            )
+
+        if self._batched is not False:
+            try:
+                outputs = vmap(
+                    call, in_dims=(0, 0, None if shared else 0), randomness="different"
+                )(parameters, buffers, X)
+            except Exception:
+                if self._batched:
+                    raise
+                vars(self)["_batched"] = False
+            else:
+                vars(self)["_batched"] = True
+                return outputs
+        outputs = [
+            call(
+                {k: v[e] for k, v in parameters.items()},
+                {k: v[e] for k, v in buffers.items()},
+                X if shared else X[e],
+            )
+            for e in range(self.n_members)
+        ]
+        if isinstance(outputs[0], tuple):
+            return tuple(torch.stack(parts) for parts in zip(*outputs, strict=True))
+        return torch.stack(outputs)
+
+    def scale_input(self, X):
+        return self._members(lambda m, rows: m.scale_input(rows), X, shared=False)
+
+    def forward(self, X):
+        return self._members(lambda m, rows: m(rows), X, shared=False)
+
+    def member_outputs(self, X):
+        """``(reconstruction, code, target)`` of the rows ``X`` under every
+        member, each stacked along a first axis of members: the
+        reconstruction and the target (the scaled rows) in the member's
+        units."""
+        return self._members(
+            lambda m, rows: (*m(rows), m.scale_input(rows)), X, shared=True
+        )
+
+    def encode(self, X):
+        codes = self._members(lambda m, rows: m.encode(rows), X, shared=True)
+        return codes.transpose(0, 1).reshape(X.shape[0], -1)
+
+    def decode(self, Z):
+        parts = torch.stack(Z.chunk(self.n_members, dim=1))
+        decoded = self._members(lambda m, rows: m.decode(rows), parts, shared=False)
+        return decoded.mean(dim=0)
+
+
+class _Call(nn.Module):
+    """``fn(module, X)`` as a module's forward, so that
+    ``torch.func.functional_call`` can run any method of ``module``."""
+
+    def __init__(self, module, fn):
+        super().__init__()
+        self.module = module
+        self.fn = fn
+
+    def forward(self, X):
+        return self.fn(self.module, X)
+
+
+def _prefixed(named):
+    return {f"module.{name}": value for name, value in named.items()}

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ._torch_modules import (
+    AutoencoderEnsemble,
     AutoencoderModule,
     ClassifierHead,
     ConvDecoder,
@@ -33,6 +34,15 @@ NETWORKS = {
     "autoencoder": AutoencoderModule,
     "supervised": SupervisedAutoencoderModule,
     "variational": VariationalAutoencoderModule,
+    "ensemble": AutoencoderEnsemble,
+}
+
+# How an ensemble's members standardize their input, by the architecture's
+# ``standardize``: "mixed" alternates the robust and the standard kind.
+STANDARDIZATIONS = {
+    "standard": ("standard",),
+    "robust": ("robust",),
+    "mixed": ("robust", "standard"),
 }
 
 
@@ -50,18 +60,22 @@ def build_network(architecture, X=None):
         ``channels_last``, ``conv_channels``,
         ``sequence_shape``, ``recurrent_cell``, ``recurrent_units``), the
         user's ``encoder`` and ``decoder`` with their ``encoder_params`` and
-        ``decoder_params``, ``standardize``, and for a supervised network
-        ``n_classes``, ``classifier_layer_sizes`` and ``classifier_dropout``.
+        ``decoder_params``, ``standardize`` (False, or a key of
+        ``STANDARDIZATIONS``: True is "standard"), for a supervised network
+        ``n_classes``, ``classifier_layer_sizes`` and ``classifier_dropout``,
+        and for an ensemble ``n_estimators``.
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features), \
 default=None
-        The training data, whose per-feature mean and standard deviation the
-        standardization takes when ``standardize`` is true. None leaves it
-        at zero mean and unit scale, for weights loaded afterwards.
+        The training data, whose per-feature statistics the standardization
+        takes. None leaves it at zero centre and unit scale, for weights
+        loaded afterwards.
 
     Returns
     -------
     module : AutoencoderModule
     """
+    if architecture["network"] == "ensemble":
+        return _ensemble(architecture, X)
     network = NETWORKS[architecture["network"]]
     n_features, n_components = architecture["n_features"], architecture["n_components"]
     n_outputs = network.ENCODER_OUTPUTS_PER_UNIT * n_components
@@ -89,9 +103,10 @@ default=None
     if architecture["standardize"]:
         standardize = Standardize(n_features)
         if X is not None:
-            mean, scale = _mean_and_scale(X)
-            standardize.mean.copy_(torch.from_numpy(mean))
-            standardize.scale.copy_(torch.from_numpy(scale))
+            kind = architecture["standardize"]
+            _set_statistics(
+                standardize, *_centre_and_scale(X, "standard" if kind is True else kind)
+            )
     if network is SupervisedAutoencoderModule:
         classifier = ClassifierHead(
             n_components,
@@ -102,6 +117,37 @@ default=None
         )
         return network(encoder, decoder, classifier, standardize)
     return network(encoder, decoder, standardize)
+
+
+def _ensemble(architecture, X):
+    """An :class:`AutoencoderEnsemble` of ``n_estimators`` autoencoders of
+    the architecture, standardized by turns in each kind of its
+    ``standardize``, each kind's statistics computed once."""
+    standardize = architecture["standardize"]
+    kinds = STANDARDIZATIONS.get(
+        "standard" if standardize is True else standardize, (False,)
+    )
+    statistics = {}
+    if X is not None:
+        statistics = {kind: _centre_and_scale(X, kind) for kind in set(kinds) if kind}
+    members = []
+    for i in range(architecture["n_estimators"]):
+        kind = kinds[i % len(kinds)]
+        member_architecture = {
+            **architecture,
+            "network": "autoencoder",
+            "standardize": kind,
+        }
+        member = build_network(member_architecture)
+        if kind in statistics:
+            _set_statistics(member.standardize, *statistics[kind])
+        members.append(member)
+    return AutoencoderEnsemble(members)
+
+
+def _set_statistics(standardize, centre, scale):
+    standardize.mean.copy_(torch.from_numpy(centre))
+    standardize.scale.copy_(torch.from_numpy(scale))
 
 
 def _built_in_pair(architecture, n_outputs):
@@ -143,18 +189,31 @@ def _built_in_pair(architecture, n_outputs):
     )
 
 
-def _mean_and_scale(X):
-    """Per-feature mean and standard deviation of ``X`` (dense or sparse) as
-    float32; a constant feature (up to float32 rounding) gets scale 1, so it
-    is only centred."""
+def _centre_and_scale(X, kind="standard"):
+    """Per-feature centre and scale of ``X`` (dense or sparse) as float32.
+
+    "standard": the mean and the standard deviation. "robust": the median
+    and the interdecile range (10th to 90th percentile) / 2.5631, the
+    standard deviation of normal data, which ignores up to a tenth of each
+    tail (the outliers a detector looks for inflate the standard deviation);
+    where it is 0 (a feature mostly constant), the standard deviation. A
+    feature constant up to float32 rounding gets scale 1, so it is only
+    centred.
+    """
     mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
     if isinstance(X, np.ndarray):
-        scale = X.std(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
     else:  # sparse: E[x^2] - E[x]^2, never below 0
         squares = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
-        scale = np.sqrt(np.maximum(squares - mean**2, 0.0))
-    scale[(scale == 0) | (scale <= 1e-6 * np.abs(mean))] = 1.0
-    return mean.astype(np.float32), scale.astype(np.float32)
+        std = np.sqrt(np.maximum(squares - mean**2, 0.0))
+    centre, scale = mean, std
+    if kind == "robust":
+        dense = X if isinstance(X, np.ndarray) else X.toarray()
+        low, centre, high = np.percentile(dense, [10, 50, 90], axis=0)
+        scale = (high - low) / 2.5631
+        scale = np.where(scale > 1e-6 * np.abs(centre), scale, std)
+    scale[(scale == 0) | (scale <= 1e-6 * np.abs(centre))] = 1.0
+    return centre.astype(np.float32), scale.astype(np.float32)
 
 
 def _user_module(module, params, sizes, role):

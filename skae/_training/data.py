@@ -43,7 +43,10 @@ class InMemoryDataset(torch.utils.data.Dataset):
         The rows' weights in the loss (None: all alike).
     indices : torch.Tensor of int64, default=None
         The rows of ``X`` that belong to this dataset (a train or validation
-        part shares the full tensor instead of copying it).
+        part shares the full tensor instead of copying it). A 2-D tensor of
+        shape (n_members, n_rows) gives each member of an ensemble rows of
+        its own: a batch of ``b`` positions is then an ``(n_members, b,
+        n_features)`` tensor, member ``e`` reading ``X[indices[e]]``.
     device : str or torch.device, default="cpu"
         Where batches are delivered.
     """
@@ -60,10 +63,13 @@ class InMemoryDataset(torch.utils.data.Dataset):
     DEVICE_DATA_SHARE = 0.5
 
     @classmethod
-    def from_array(cls, X, y, device, sample_weight=None):
+    def from_array(cls, X, y, device, sample_weight=None, indices=None):
         """A dataset of the validated float32 array (or CSR matrix) ``X``,
         shared, not copied, the target tensor ``y`` and the weights array
-        ``sample_weight`` (or None), on ``device`` when it fits there."""
+        ``sample_weight`` (or None), on ``device`` when it fits there;
+        ``indices`` as in the constructor (an array, or None)."""
+        if indices is not None:
+            indices = torch.as_tensor(indices, dtype=torch.int64)
         if sample_weight is not None:
             sample_weight = torch.as_tensor(sample_weight, dtype=torch.float32)
         if not sp.issparse(X):
@@ -77,22 +83,23 @@ class InMemoryDataset(torch.utils.data.Dataset):
                 y = y.to(X.device)
             if sample_weight is not None:
                 sample_weight = sample_weight.to(X.device)
-        return cls(X, y, sample_weight, device=device)
+        return cls(X, y, sample_weight, indices=indices, device=device)
 
     def __len__(self):
-        return self.X.shape[0] if self.indices is None else len(self.indices)
+        return self.X.shape[0] if self.indices is None else self.indices.shape[-1]
 
     def __getitem__(self, i):
         # Only for code that insists on per-row access; skae's iterator
         # calls `batch` instead.
         return self.batch(
-            slice(i, i + 1) if self.indices is None else self.indices[i : i + 1]
+            slice(i, i + 1) if self.indices is None else self.indices[..., i : i + 1]
         )
 
     def subset(self, indices):
-        """The rows ``indices`` of this dataset, sharing its storage."""
+        """The rows at positions ``indices`` of this dataset (of every
+        member's rows, for an ensemble's), sharing its storage."""
         if self.indices is not None:
-            indices = self.indices[indices]
+            indices = self.indices[..., indices]
         return InMemoryDataset(
             self.X, self.y, self.sample_weight, indices=indices, device=self.device
         )
@@ -101,8 +108,11 @@ class InMemoryDataset(torch.utils.data.Dataset):
         """``(X_batch, (y_batch, weight_batch))`` for ``rows`` (a slice or an
         index tensor); the targets and weights are None when absent."""
         if sp.issparse(self.X):
-            np_rows = rows if isinstance(rows, slice) else rows.numpy()
-            Xb = torch.from_numpy(self.X[np_rows].toarray())
+            if isinstance(rows, slice):
+                Xb = torch.from_numpy(self.X[rows].toarray())
+            else:  # scipy indexes rows by a 1-D array only
+                dense = self.X[rows.numpy().ravel()].toarray()
+                Xb = torch.from_numpy(dense.reshape(*rows.shape, -1))
         else:
             if not isinstance(rows, slice) and rows.device != self.X.device:
                 rows = rows.to(self.X.device)
@@ -173,18 +183,18 @@ class InMemoryBatchIterator:
         if self.shuffle:
             order = torch.randperm(len(dataset), generator=self.generator)
             if dataset.indices is not None:
-                order = dataset.indices[order]
+                order = dataset.indices[..., order]
         n_rows = len(dataset)
         if self.num_replicas > 1:
             share = torch.arange(
                 self.rank, self._n_rows() * self.num_replicas, self.num_replicas
             )
             share %= n_rows
-            order = share if order is None else order[share]
+            order = share if order is None else order[..., share]
             n_rows = len(share)
         for start, stop in batch_bounds(n_rows, self.batch_size):
             yield dataset.batch(
-                slice(start, stop) if order is None else order[start:stop]
+                slice(start, stop) if order is None else order[..., start:stop]
             )
 
 
@@ -290,9 +300,10 @@ def map_blocks(
 ):
     """``fn`` applied to each of the :func:`inference_blocks` of ``X``
     (``block_options`` are theirs) without gradients, its rows gathered into
-    an array of ``dtype`` with ``n_outputs`` columns (1-D when None). The
+    an array of ``dtype`` with ``n_outputs`` columns (1-D when None; a tuple
+    for more axes per row). The
     module that ``fn`` runs must be in evaluation mode."""
-    shape = (X.shape[0],) if n_outputs is None else (X.shape[0], n_outputs)
+    shape = (X.shape[0], *(() if n_outputs is None else np.atleast_1d(n_outputs)))
     out = np.empty(shape, dtype=dtype)
     out_tensor = torch.from_numpy(out)  # copies from any device land here
     with torch.no_grad():

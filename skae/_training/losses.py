@@ -45,7 +45,7 @@ def reconstruction_loss(X_hat, X, loss="mse", *, reduction="mean", sample_weight
     errors = loss_fn(X_hat, X, reduction="none")
     if reduction == "none":
         return errors
-    errors = errors.mean(dim=1)
+    errors = errors.mean(dim=-1)
     return errors if reduction == "sample" else weighted_mean(errors, sample_weight)
 
 
@@ -226,18 +226,19 @@ class CodePenalty:
     def __call__(self, X, output, sample_weight=None):
         code = output[1]
         total = code.new_zeros(())
-        weights = None if sample_weight is None else sample_weight[:, None]
+        # codes are (rows, units), or (members, rows, units) for an ensemble
+        weights = None if sample_weight is None else sample_weight[..., None]
         if self.sparsity_weight > 0:
             if self.sparsity_target is None:
-                sparsity = weighted_mean(code.abs().sum(dim=1), sample_weight)
+                sparsity = weighted_mean(code.abs().sum(dim=-1), sample_weight)
             else:
                 rho = self.sparsity_target
                 # each unit's (weighted) mean activation over the batch
                 active = torch.sigmoid(code)
                 rho_hat = (
-                    active.mean(dim=0)
+                    active.mean(dim=-2)
                     if weights is None
-                    else (active * weights).sum(dim=0) / weights.sum()
+                    else (active * weights).sum(dim=-2) / weights.sum(dim=-2)
                 ).clamp(1e-6, 1 - 1e-6)
                 sparsity = (
                     rho * torch.log(rho / rho_hat)
@@ -249,12 +250,12 @@ class CodePenalty:
             # statistics in training mode aside), so the gradient of a code
             # unit summed over the batch is, row by row, that unit's
             # Jacobian row: one backward pass per unit.
-            squared_norms = code.new_zeros(code.shape[0])
-            for unit in range(code.shape[1]):
+            squared_norms = code.new_zeros(code.shape[:-1])
+            for unit in range(code.shape[-1]):
                 (gradient,) = torch.autograd.grad(
-                    code[:, unit].sum(), X, create_graph=True
+                    code[..., unit].sum(), X, create_graph=True
                 )
-                squared_norms = squared_norms + gradient.pow(2).sum(dim=1)
+                squared_norms = squared_norms + gradient.pow(2).sum(dim=-1)
             total = total + self.contractive_weight * weighted_mean(
                 squared_norms, sample_weight
             )

@@ -165,7 +165,7 @@ class AutoencoderNet(NeuralNet):
         for batch in iterator:
             self._notify_batch("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            n_rows = len(batch[0])
+            n_rows = batch[0].shape[-2]  # (members, rows, features) for an ensemble
             if run is None:
                 loss = step["loss"].item()
             else:
