@@ -2,15 +2,17 @@
 
 For each set in ../shared/data/odds and each seed (``--seeds``, 0 1 2 by
 default): a stratified 70/30 train/test split, each detector fitted on the
-training part without labels and at its defaults, ROC-AUC of its anomaly
-scores on the test part. The table gives the median ROC-AUC over the seeds per
-set and its range, then the median and range of each seed's mean over the
-sets and of each seed's fit time summed over the sets. Torch and the BLAS run
-on one thread (``--threads``). Detectors: skae's
-ReconstructionOutlierDetector, scikit-learn's IsolationForest and, when PyOD
-is installed (``pip install -e .[bench]``), PyOD's AutoEncoder and PCA. A
-detector whose scores are not all finite on a set for some seed is marked
-"non-finite" there and left out of its means.
+training part without labels and at its defaults, its anomaly scores of the
+test part scored by ROC-AUC and average precision. The tables give, per set,
+the median over the seeds and its range; then the median and range of each
+seed's mean over the sets, the number of sets where a detector's median
+ROC-AUC is below IsolationForest's, and each seed's fit and score times
+summed over the sets. Torch and the BLAS run on one thread (``--threads``).
+Detectors: skae's ReconstructionOutlierDetector, scikit-learn's
+IsolationForest and LocalOutlierFactor (novelty=True) and, when PyOD is
+installed (``pip install -e .[bench]``), PyOD's AutoEncoder, VAE, ECOD, KNN
+and PCA. A detector whose scores are not all finite on a set for some seed is
+marked "non-finite" there and left out of its means.
 
     python benchmarks/bench_outliers.py            # full
     python benchmarks/bench_outliers.py --quick    # smoke run, seconds
@@ -24,8 +26,9 @@ import time
 import numpy as np
 from _common import DATA, median_spread, parse_args, write_seed_results
 from sklearn.ensemble import IsolationForest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.neighbors import LocalOutlierFactor
 
 from skae import ReconstructionOutlierDetector
 
@@ -47,32 +50,46 @@ def detectors(seed, params):
             IsolationForest(random_state=seed),
             lambda d, X: -d.score_samples(X),
         ),
+        "LOF (novelty)": (
+            LocalOutlierFactor(novelty=True),
+            lambda d, X: -d.score_samples(X),
+        ),
     }
     try:
         from pyod.models.auto_encoder import AutoEncoder
+        from pyod.models.ecod import ECOD
+        from pyod.models.knn import KNN
         from pyod.models.pca import PCA
+        from pyod.models.vae import VAE
     except ImportError:
         return found
-    found["PyOD AutoEncoder"] = (
-        AutoEncoder(random_state=seed, verbose=0),
-        lambda d, X: d.decision_function(X),
-    )
-    found["PyOD PCA"] = (PCA(random_state=seed), lambda d, X: d.decision_function(X))
+    pyod_scores = lambda d, X: d.decision_function(X)  # noqa: E731
+    found |= {
+        "PyOD AutoEncoder": (AutoEncoder(random_state=seed, verbose=0), pyod_scores),
+        "PyOD VAE": (VAE(random_state=seed, verbose=0), pyod_scores),
+        "PyOD ECOD": (ECOD(), pyod_scores),
+        "PyOD KNN": (KNN(), pyod_scores),
+        "PyOD PCA": (PCA(random_state=seed), pyod_scores),
+    }
     return found
+
+
+METRICS = {"ROC-AUC": roc_auc_score, "AP": average_precision_score}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument(
-        "--rod", default="", help="extra ROD parameters, e.g. 'n_components=4'"
+        "--rod", default="", help="extra ROD parameters, e.g. 'n_estimators=10'"
     )
     args = parse_args(parser)
     params = eval(f"dict({args.rod})")  # a benchmark option, not user input
     sets, seeds = (["breastw", "vowels"] if args.quick else args.sets), args.seeds
 
-    # auc[detector][set] and fit_time[detector]: one value per seed
-    auc, fit_time = {}, {}
+    # value[metric][detector][set] and seconds[kind][detector]: one per seed
+    value = {metric: {} for metric in METRICS}
+    seconds = {"fit": {}, "score": {}}
     for name in sets:
         data = np.load(DATA / "odds" / f"{name}.npz")
         X, y = data["X"], data["y"]
@@ -84,52 +101,74 @@ def main():
                 start = time.perf_counter()
                 with contextlib.redirect_stdout(io.StringIO()):
                     det.fit(X_train)
-                seconds = fit_time.setdefault(det_name, [0.0] * len(seeds))
-                seconds[i] += time.perf_counter() - start
+                middle = time.perf_counter()
                 scores = scores_of(det, X_test)
-                value = (
-                    roc_auc_score(y_test, scores)
-                    if np.all(np.isfinite(scores))
-                    else np.nan
-                )
-                auc.setdefault(det_name, {}).setdefault(name, []).append(value)
+                end = time.perf_counter()
+                for kind, spent in (("fit", middle - start), ("score", end - middle)):
+                    seconds[kind].setdefault(det_name, [0.0] * len(seeds))[i] += spent
+                finite = np.all(np.isfinite(scores))
+                for metric, score in METRICS.items():
+                    value[metric].setdefault(det_name, {}).setdefault(name, []).append(
+                        score(y_test, scores) if finite else np.nan
+                    )
         print(
             name,
-            {d: round(float(np.mean(v[name])), 3) for d, v in auc.items()},
+            {d: round(float(np.mean(v[name])), 3) for d, v in value["ROC-AUC"].items()},
             flush=True,
         )
 
-    names = list(auc)
+    names = list(value["ROC-AUC"])
+    auc = value["ROC-AUC"]
     finite = {d: [s for s in sets if np.all(np.isfinite(auc[d][s]))] for d in names}
-    rows = [
-        {"set": name}
-        | {
-            d: median_spread(auc[d][name], ".3f") if name in finite[d] else "non-finite"
-            for d in names
-        }
-        for name in sets
-    ]
+    rows = []
+    for metric, per in value.items():
+        rows += [
+            {"set": f"{name} ({metric})"}
+            | {
+                d: median_spread(per[d][name], ".3f")
+                if name in finite[d]
+                else "non-finite"
+                for d in names
+            }
+            for name in sets
+        ]
+        rows.append(
+            {"set": f"mean {metric} (finite sets)"}
+            | {
+                d: median_spread(np.mean([per[d][s] for s in finite[d]], axis=0), ".3f")
+                for d in names
+            }
+        )
+    reference = "IsolationForest"
     rows.append(
-        {"set": "mean (finite sets)"}
+        {"set": f"sets with median ROC-AUC below {reference}'s"}
         | {
-            d: median_spread(np.mean([auc[d][s] for s in finite[d]], axis=0), ".3f")
+            d: sum(
+                bool(np.median(auc[d][s]) < np.median(auc[reference][s]))
+                for s in finite[d]
+            )
             for d in names
         }
     )
-    rows.append(
-        {"set": "fit time, all sets (s)"}
-        | {d: median_spread(fit_time[d], ".1f") for d in names}
-    )
+    for kind in seconds:
+        rows.append(
+            {"set": f"{kind} time, all sets (s)"}
+            | {d: median_spread(seconds[kind][d], ".1f") for d in names}
+        )
     runs = [
         {"detector": d, "set": s, "seed": seed}
-        | {"ROC-AUC": value if np.isfinite(value) else None}
+        | {
+            metric: None if not np.isfinite(v := value[metric][d][s][i]) else float(v)
+            for metric in METRICS
+        }
         for d in names
         for s in sets
-        for seed, value in zip(seeds, auc[d][s], strict=True)
+        for i, seed in enumerate(seeds)
     ] + [
-        {"detector": d, "set": "all (fit time)", "seed": seed, "fit (s)": value}
+        {"detector": d, "set": "all", "seed": seed}
+        | {f"{kind} (s)": seconds[kind][d][i] for kind in seconds}
         for d in names
-        for seed, value in zip(seeds, fit_time[d], strict=True)
+        for i, seed in enumerate(seeds)
     ]
     meta = {"rod params": params or "defaults"}
     write_seed_results("outliers", args, rows, runs, meta, ["set", *names])

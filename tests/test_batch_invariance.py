@@ -5,7 +5,7 @@ operands, and round differently when they do: MKL's sgemm on an AVX-512
 Intel CPU gives a row other bits among 24 rows than among 8, and on this
 project's AMD machines with ``MKL_CBWR=COMPATIBLE`` among 16 rows than among
 8. Inference runs every call on blocks of one shape in aligned memory (see
-``BaseAutoencoder._inference_batches``), so the outputs are compared bit for
+``skae._training.data.map_blocks``), so the outputs are compared bit for
 bit: in this process, and in fresh processes under other thread counts and
 MKL code paths (which must be set before torch loads).
 """
