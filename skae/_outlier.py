@@ -151,7 +151,10 @@ class ReconstructionOutlierDetector(
         Each member's mean squared training reconstruction error of each
         feature (in its standardized units): the unit of
         :meth:`feature_errors`.
-    reference_codes_ : ndarray of shape (n_estimators, n_rows, n_components_)
+    estimators_samples_ : ndarray of shape (n_estimators, n_rows)
+        The indices (sorted) of the training rows of each member's
+        subsample, ``n_rows`` of them (``max_samples``, at most all rows).
+    reference_codes_ : ndarray of shape (n_estimators, n_rows, ``n_components_``)
         The codes of each member's subsample, the neighbours of the code
         term.
     offset_ : float
