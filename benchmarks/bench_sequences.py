@@ -1,6 +1,7 @@
 """Anomalous windows of a multichannel time series: the recurrent
 ReconstructionOutlierDetector (sequence_shape) against the dense one on the
-flattened windows, and IsolationForest.
+flattened windows (at its defaults, and with every member trained on every
+window and scoring by reconstruction alone), and IsolationForest.
 
 Each window holds 64 steps of 3 channels: sines of one random frequency (1 to
 3 cycles per window) with a random phase, channel offsets of a third of a
@@ -71,6 +72,17 @@ def detectors(seed, epochs):
         ),
         "skae ROD, dense on flattened windows": ReconstructionOutlierDetector(
             n_components=8, max_epochs=epochs, random_state=seed
+        ),
+        # every member on every window, scored by reconstruction alone: the
+        # single autoencoder's score, averaged over the ensemble
+        "skae ROD, dense, all windows, reconstruction only": (
+            ReconstructionOutlierDetector(
+                n_components=8,
+                max_samples=1.0,
+                code_weight=0.0,
+                max_epochs=epochs,
+                random_state=seed,
+            )
         ),
         "IsolationForest": IsolationForest(random_state=seed),
     }
