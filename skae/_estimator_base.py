@@ -451,18 +451,20 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             options = self._training_options(process_seed(seed), device)
             for name, value in options.items():
                 setattr(net, name, value)
+            rows = self._training_rows(X.shape[0], seed)
             dataset = InMemoryDataset.from_array(
-                X,
-                targets,
-                device,
-                sample_weight,
-                self._training_rows(X.shape[0], seed),
+                X, targets, device, sample_weight, rows
             )
             if incremental:
                 train, valid, epochs = dataset, None, 1
             elif X_val is not None:
+                # every member of an ensemble is validated on every row
+                valid_rows = None
+                if rows is not None:
+                    n_val = X_val.shape[0]
+                    valid_rows = np.broadcast_to(np.arange(n_val), (len(rows), n_val))
                 valid = InMemoryDataset.from_array(
-                    X_val, targets_val, device, sample_weight_val
+                    X_val, targets_val, device, sample_weight_val, valid_rows
                 )
                 train, epochs = dataset, self.max_epochs
             elif self.early_stopping:

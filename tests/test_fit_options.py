@@ -257,19 +257,18 @@ def test_detector_codes_decode_to_the_data_units():
     detector = make(
         ReconstructionOutlierDetector,
         n_components=1,
-        dropout=0.0,
-        batch_norm=False,
+        n_estimators=3,
         max_epochs=60,
     ).fit(X)
     codes = detector.transform(X)
-    assert codes.shape == (300, 1)
+    assert codes.shape == (300, 3)  # each member's code
     decoded = detector.inverse_transform(codes)
     # every feature reconstructed in its own units, each to a small part of
     # its spread (in standardized units the network errs alike on all three)
     error = np.abs(decoded - X).mean(axis=0) / X.std(axis=0)
     assert np.all(error < 0.3), error
     assert detector.get_feature_names_out().tolist() == [
-        "reconstructionoutlierdetector0"
+        f"reconstructionoutlierdetector{i}" for i in range(3)
     ]
 
 
