@@ -330,8 +330,12 @@ def test_user_modules_of_other_estimators():
     y = np.repeat([0, 1], 20)
     modules = {"encoder": MLPEncoder, "decoder": MLPDecoder}
     assert quick(SupervisedAutoencoder, **modules).fit(X, y).score(X, y) >= 0
-    detector = quick(ReconstructionOutlierDetector, n_components=2, **modules).fit(X)
-    assert isinstance(detector.net_.module_.encoder, MLPEncoder)
+    detector = quick(
+        ReconstructionOutlierDetector, n_components=2, n_estimators=3, **modules
+    ).fit(X)
+    # every member of the ensemble is built from the user's modules
+    assert isinstance(detector.net_.module_.template.encoder, MLPEncoder)
+    assert np.all(np.isfinite(detector.score_samples(X)))
     assert quick(DenoisingAutoencoder, **modules).fit(X).predict(X).shape == X.shape
 
 
