@@ -190,12 +190,13 @@ class ReconstructionOutlierDetector(
     >>> import numpy as np
     >>> from skae import ReconstructionOutlierDetector
     >>> rng = np.random.default_rng(0)
-    >>> t = rng.uniform(0, 2 * np.pi, size=(500, 1))
-    >>> X = np.hstack([np.cos(t), np.sin(t)]) * 100 + rng.normal(size=(500, 2))
+    >>> # 500 rows on a plane in 5-D, and one row 6 units off it
+    >>> X = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 5))
+    >>> X += 0.05 * rng.normal(size=(500, 5))
     >>> detector = ReconstructionOutlierDetector(
-    ...     n_components=1, n_estimators=5, contamination=0.05, random_state=0
+    ...     n_components=2, n_estimators=5, random_state=0
     ... ).fit(X)
-    >>> detector.predict([[100.0, 0.0], [0.0, 0.0]])
+    >>> detector.predict([X[0], [0.0, 0.0, 0.0, 0.0, 6.0]])
     array([ 1, -1])
     """
 
