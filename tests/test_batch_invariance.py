@@ -77,9 +77,11 @@ def test_block_rows_follow_the_network_size():
     large = fitted(
         AutoencoderTransformer(n_components=32, hidden_layer_sizes=(256, 64)), X, None
     )
-    # a power of two within the bounds, smaller for the larger network
+    # 48 times a power of two within the bounds, smaller for the larger
+    # network
     for est in (small, large):
         rows = est._inference_block_rows()
-        assert rows & (rows - 1) == 0
+        units = rows // training_data.BLOCK_UNIT
+        assert rows % training_data.BLOCK_UNIT == 0 and units & (units - 1) == 0
         assert training_data.BLOCK_MIN_ROWS <= rows <= training_data.BLOCK_MAX_ROWS
     assert large._inference_block_rows() < small._inference_block_rows()

@@ -217,34 +217,51 @@ def train_validation_split(dataset, validation_fraction, generator):
 # ----------------------------------------------------------------------
 # Inference: blocks of one shape per network.
 
-# A network's inference blocks hold a power of two of rows, at most what
-# takes this many multiply-adds (one per parameter and row, as in a dense
-# layer) ...
-BLOCK_MACS = 2**27
+# A network's inference blocks hold 48 times a power of two of rows (see
+# BLOCK_UNIT), at most what takes this many multiply-adds (one per parameter
+# and row, as in a dense layer) ...
+BLOCK_MACS = 2**28
 # ... and this many bytes of activations (every layer's outputs together,
 # which also bounds the work of convolutional and recurrent layers, whose
 # parameters act at every position), within these bounds. MNIST's
-# 784-256-64-32 autoencoder runs blocks of 256 rows, the 20-64-32-8 tabular
-# one blocks of 2048. A single row costs a whole block, a millisecond or a
+# 784-256-64-32 autoencoder runs blocks of 384 rows, the 20-64-32-8 tabular
+# one blocks of 1536. A single row costs a whole block, a millisecond or a
 # few; larger blocks were no faster, their activations leaving the CPU's
-# caches (one thread encoded MNIST's 10000 rows in 50 ms in blocks of 256 or
-# 512 rows, 85 ms in blocks of 8192; 50000 tabular rows in 6.4 ms in blocks
-# of 2048, 6.2 ms in blocks of 4096, 6.7 ms in blocks of 8192).
-BLOCK_ACTIVATION_BYTES = 2**22
-BLOCK_MIN_ROWS = 64
-BLOCK_MAX_ROWS = 2048
+# caches. On one thread of an AMD EPYC, MNIST's 10000 rows encoded in 50 ms
+# in blocks of 256 or 512 rows, 85 ms in blocks of 8192; 50000 tabular rows
+# in 6.4 ms in blocks of 2048, 6.2 ms in blocks of 4096, 6.7 ms in blocks of
+# 8192. On one thread of an Intel Xeon (AMX), MNIST's 60000 rows encoded in
+# 220, 208 and 205 ms in blocks of 192, 384 and 768 rows (a bare loop over
+# slices of 8192 rows: 191 ms); 50000 tabular rows in 7.2, 6.6 and 7.1 ms in
+# blocks of 768, 1536 and 3072 rows (bare loop: 6.7 ms).
+BLOCK_ACTIVATION_BYTES = 2**23
+# Every block holds a multiple of this many rows. Matrix kernels compute
+# their output in tiles of a few rows, and the rows of a last, partial tile
+# take another kernel that may round otherwise: MKL's AVX2 sgemm (the path
+# of AVX2 CPUs) tiles by 6 rows and, on an Intel Xeon, gave the last rows of
+# blocks of 64, 128, 256, ... 2048 rows other bits than the same rows
+# elsewhere in the block, for layers of up to 64 outputs and for LSTM and GRU
+# layers; blocks of 48, 96, ... 3072 rows gave every row the same bits on
+# its AVX2, AVX-512 and generic paths. 48 is a multiple of every row tile
+# of 1, 2, 3, 4, 6, 8, 12, 16, 24 and 48.
+BLOCK_UNIT = 48
+BLOCK_MIN_ROWS = BLOCK_UNIT
+BLOCK_MAX_ROWS = 32 * BLOCK_UNIT
 
 
 def inference_block_rows(module, n_features):
     """The rows of every inference block of ``module`` (an
     :class:`~skae._torch_modules.AutoencoderModule` reading ``n_features``
-    columns): a power of two fixed by its size (see ``BLOCK_MACS``)."""
+    columns): ``BLOCK_UNIT`` times a power of two, fixed by the network's
+    size (see ``BLOCK_MACS``) within ``BLOCK_MIN_ROWS`` and
+    ``BLOCK_MAX_ROWS``."""
     macs, activations = module_cost(module, n_features)
     rows = min(
         BLOCK_MACS // max(macs, 1),
         BLOCK_ACTIVATION_BYTES // (4 * max(activations, 1)),
     )
-    rows = 1 << max(int(rows).bit_length() - 1, 0)  # a power of two
+    units = max(int(rows) // BLOCK_UNIT, 1)
+    rows = BLOCK_UNIT << (units.bit_length() - 1)  # 48 times a power of two
     return min(max(rows, BLOCK_MIN_ROWS), BLOCK_MAX_ROWS)
 
 
@@ -268,13 +285,19 @@ def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
     and 16, and with where in memory the input starts. So every block that a
     network runs on, for every method and call, has one shape (``block_rows``
     rows, the same columns) and lies in one buffer of torch's allocator,
-    aligned to 64 bytes; the rows of a block are computed alike (a kernel's
-    row tiles are independent accumulators running one sequence of
-    operations), and skae's layers act row by row in evaluation mode (batch
-    normalisation uses its running statistics, dropout is off). Within one
-    process, that is for a given CPU, thread count and library, a row then
-    gives the same bits alone, among a million rows or in any order; the
-    tests check it under every thread count and MKL code path they can set.
+    aligned to 64 bytes. Within a block, a kernel computes its output in
+    tiles of a few rows, each tile an independent accumulator running one
+    sequence of operations; only a last, partial tile may take another
+    kernel, so ``block_rows`` is a multiple of 48 (``BLOCK_UNIT``), which
+    leaves no partial tile for tiles of up to 48 rows whose height divides
+    48 (MKL's AVX2 sgemm, with tiles of 6 rows, gave the last rows of blocks
+    of 128 rows other bits). skae's layers act row by row in evaluation
+    mode (batch normalisation uses its running statistics, dropout is off).
+    Within one process, that is for a given CPU, thread count and library,
+    a row then gives the same bits alone, among a million rows or in any
+    order; the tests check it, kernel by kernel for every block size and
+    estimator by estimator, under every thread count and MKL code path they
+    can set.
     """
     block = torch.empty((block_rows, X.shape[1]), dtype=torch.float32)
     # numpy writes each batch into the block: any dtype, order or strides,
