@@ -275,7 +275,9 @@ def write_tables(args, runs):
             )
         grid = {s: g for s, g in per.items() if s != "defaults"}
         best = min(
-            grid, key=lambda s: np.median([r["test MSE"] for r in grid[s]]), default=None
+            grid,
+            key=lambda s: np.median([r["test MSE"] for r in grid[s]]),
+            default=None,
         )
         first = next(iter(per.values()))[0]
         row = {
@@ -293,7 +295,11 @@ def write_tables(args, runs):
         if defaults and best is not None:
             seed_best = {r["seed"]: r["test MSE"] for r in grid[best]}
             row["defaults / best"] = median_spread(
-                [r["test MSE"] / seed_best[r["seed"]] for r in defaults if r["seed"] in seed_best],
+                [
+                    r["test MSE"] / seed_best[r["seed"]]
+                    for r in defaults
+                    if r["seed"] in seed_best
+                ],
                 ".2f",
             )
         if defaults:
@@ -305,13 +311,18 @@ def write_tables(args, runs):
             )
             row["defaults resolve to"] = defaults[0]["resolved"]
         if best is not None:
-            row["best fit (s)"] = median_spread([r["fit (s)"] for r in grid[best]], ".1f")
+            row["best fit (s)"] = median_spread(
+                [r["fit (s)"] for r in grid[best]], ".1f"
+            )
         row["PCA test MSE"] = median_spread(
             [r["PCA"] for r in next(iter(per.values()))], ".4f"
         )
         rows.append(row)
-    meta = {"max_rows": args.max_rows, "mnist_train": args.mnist_train,
-            "mnist_test": args.mnist_test}
+    meta = {
+        "max_rows": args.max_rows,
+        "mnist_train": args.mnist_train,
+        "mnist_test": args.mnist_test,
+    }
     columns = list(dict.fromkeys(k for row in rows for k in row))
     for row in rows:
         for column in columns:
