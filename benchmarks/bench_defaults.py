@@ -31,7 +31,7 @@ within a run.
 Two tables: ``defaults`` (one row per set: PCA, the defaults, the grid's
 best) and ``defaults_grid`` (every setting on every set). ``--sets`` and
 ``--settings`` run a part; ``--update`` keeps the stored runs of the other
-sets and settings in the tables, so that a changed default reruns only the
+sets, settings and seeds in the tables, so that a changed default reruns only the
 defaults row.
 
     python benchmarks/bench_defaults.py            # full
@@ -90,18 +90,31 @@ GRID = {
     "(128, 64) mse b64": {},
     "(256, 128) mse b64": {"hidden_layer_sizes": (256, 128)},
     "(32, 16) mse b64": {"hidden_layer_sizes": (32, 16)},
+    "(64,) mse b64": {"hidden_layer_sizes": (64,)},
     "(128,) mse b64": {"hidden_layer_sizes": (128,)},
+    "(256,) mse b64": {"hidden_layer_sizes": (256,)},
     "(256, 128, 64) mse b64": {"hidden_layer_sizes": (256, 128, 64)},
-    "(128, 64) mse b16": {"batch_size": 16},
     "(128, 64) mse b256": {"batch_size": 256},
     "(128, 64) mse b64 early stop": {"early_stopping": True},
     # data in [0, 1] only
     "(128, 64) bce b64": {"loss": "bce"},
+    "(256,) bce b64": {"hidden_layer_sizes": (256,), "loss": "bce"},
     "(256, 128) bce b64": {"hidden_layer_sizes": (256, 128), "loss": "bce"},
     "(256, 128) bce b128": {
         "hidden_layer_sizes": (256, 128),
         "loss": "bce",
         "batch_size": 128,
+    },
+    "(256, 128) bce b256": {
+        "hidden_layer_sizes": (256, 128),
+        "loss": "bce",
+        "batch_size": 256,
+    },
+    "(256, 128) bce b256 early stop": {
+        "hidden_layer_sizes": (256, 128),
+        "loss": "bce",
+        "batch_size": 256,
+        "early_stopping": True,
     },
 }
 
@@ -202,6 +215,14 @@ def main():
     args = parse_args(parser)
     sets = QUICK_SETS if args.quick else args.sets
 
+    stored = RESULTS / ("defaults_grid" + ("_quick" if args.quick else "") + ".json")
+    kept = []
+    if args.update and stored.exists():
+        kept = [
+            r
+            for r in json.loads(stored.read_text())["runs"]
+            if r["setting"] in {"defaults", *GRID}
+        ]
     runs = []
     for name in sets:
         for seed in args.seeds:
@@ -242,16 +263,13 @@ def main():
                     | {"epochs": run["epochs"]},
                     flush=True,
                 )
-
-    stored = RESULTS / ("defaults_grid" + ("_quick" if args.quick else "") + ".json")
-    if args.update and stored.exists():
-        ran = {(r["set"], r["setting"]) for r in runs}
-        runs = [
-            r
-            for r in json.loads(stored.read_text())["runs"]
-            if (r["set"], r["setting"]) not in ran
-        ] + runs
-    write_tables(args, runs)
+        # after every set, so that an interrupted run keeps what it measured
+        ran = {(r["set"], r["setting"], r["seed"]) for r in runs}
+        write_tables(
+            args,
+            [r for r in kept if (r["set"], r["setting"], r["seed"]) not in ran]
+            + runs,
+        )
 
 
 def write_tables(args, runs):
@@ -262,6 +280,7 @@ def write_tables(args, runs):
     grid_rows, rows = [], []
     for name in order:
         per = by_set[name]
+        per = {s: per[s] for s in ["defaults", *GRID] if s in per}
         for setting, group in per.items():
             grid_rows.append(
                 {

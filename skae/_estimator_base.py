@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
 from skorch.utils import noop
 
+from ._defaults import resolve_hidden_layer_sizes, resolve_loss
 from ._docstrings import DOCUMENTATION_URL, fill_doc
 from ._persistence import PersistenceMixin
 from ._routed_params import RoutedParamsMixin
@@ -62,8 +63,8 @@ from ._validation import (
 )
 
 # The constraint of ``loss``, for the estimators that take it as a parameter
-# (the outlier detector's is fixed).
-LOSS_CONSTRAINT = {"loss": [StrOptions(set(ELEMENTWISE_LOSSES))]}
+# (the outlier detector's is fixed); "auto" chooses from the data's range.
+LOSS_CONSTRAINT = {"loss": [StrOptions({*ELEMENTWISE_LOSSES, "auto"})]}
 
 
 def _same(a, b):
@@ -95,7 +96,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
@@ -127,9 +128,9 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
@@ -206,10 +207,11 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             "n_features": n_features,
             "n_components": self.n_components,
             "hidden_layer_sizes": check_layer_sizes(
-                self.hidden_layer_sizes, "hidden_layer_sizes"
+                resolve_hidden_layer_sizes(self.hidden_layer_sizes, self.n_components),
+                "hidden_layer_sizes",
             ),
             "activation": self.activation,
-            "output_activation": OUTPUT_ACTIVATIONS[self.loss],
+            "output_activation": OUTPUT_ACTIVATIONS[self.loss_],
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
             "image_shape": None
@@ -234,7 +236,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     def _criterion(self):
         """``(criterion class, its parameters)``, called as ``criterion(
         output, X, y)`` on each batch."""
-        return ReconstructionLoss, {"loss": self.loss}
+        return ReconstructionLoss, {"loss": self.loss_}
 
     def _training_options(self, seed, device):
         """What the net applies to each training batch besides the
@@ -278,7 +280,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     def _check_trainable(self, X, architecture):
         """A ValueError when the network cannot train on ``X``."""
         X_range = value_range(X)
-        check_loss_range(self.loss, X, X_range)
+        check_loss_range(self.loss_, X, X_range, self.loss)
         if not architecture["standardize"]:
             # the loss compares values in the data's own units
             check_magnitude(X_range)
@@ -378,7 +380,18 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                 + f": {exc}"
             ) from exc
 
-    def _fit(
+    def _fit(self, X, y=None, sample_weight=None, **options):
+        """``_fit_network``, and on failure the resolved values (``loss_``)
+        as they were before the call."""
+        before = {name: vars(self)[name] for name in ("loss_",) if name in vars(self)}
+        try:
+            return self._fit_network(X, y, sample_weight, **options)
+        except BaseException:
+            self.__dict__.pop("loss_", None)
+            self.__dict__.update(before)
+            raise
+
+    def _fit_network(
         self,
         X,
         y=None,
@@ -411,6 +424,9 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         X, targets, shape = self._validate_training_data(X, y, first_pass, classes)
         sample_weight = check_sample_weight(sample_weight, X)
         continuing = incremental and not first_pass
+        if not continuing:
+            # what loss="auto" means on this data; every later use reads loss_
+            self.loss_ = resolve_loss(self.loss, value_range(X))
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
@@ -418,7 +434,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         self._check_optimizer_params()
         if X_val is not None:
             X_val, targets_val = self._validate_validation_data(X_val, y_val)
-            check_loss_range(self.loss, X_val)
+            check_loss_range(self.loss_, X_val, None, self.loss)
             sample_weight_val = check_sample_weight(sample_weight_val, X_val)
         elif y_val is not None or sample_weight_val is not None:
             raise ValueError(
@@ -497,12 +513,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                         "n_iter_",
                         "n_components_",
                         "n_parameters_",
+                        "hidden_layer_sizes_",
                     ):
                         self.__dict__.pop(name, None)
                 raise
         self.net_ = net
         self.__dict__.pop("_block_rows", None)  # worked out for the new net
         self.n_components_ = architecture["n_components"]
+        self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
         self.n_parameters_ = sum(
             p.numel() for p in net.module_.parameters() if p.requires_grad
         )
@@ -665,14 +683,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         return reconstruction_loss(
             module.decoder(module.encode(Xb)),
             module.scale_input(Xb),
-            self.loss,
+            self.loss_,
             reduction=reduction,
         )
 
     def _reconstruction_error(self, X, reduction="sample"):
         """Per-sample (``reduction="sample"``, float64 like every score) or
         per-entry ("none", float32) reconstruction errors of ``X``."""
-        check_loss_range(self.loss, X)
+        check_loss_range(self.loss_, X, None, self.loss)
         if reduction == "sample":
             errors = self._map(X, lambda Xb: self._block_errors(Xb, "sample"))
             return errors.astype(np.float64)

@@ -206,6 +206,7 @@ class ReconstructionOutlierDetector(
         **BaseAutoencoder._parameter_constraints,
         **CodePenaltyMixin._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": ["array-like"],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [
             Interval(Integral, 2, None, closed="left"),

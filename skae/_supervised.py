@@ -152,9 +152,9 @@ class SupervisedAutoencoder(
         classifier_dropout=0.0,
         reconstruction_weight=1.0,
         classification_weight=0.1,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
@@ -235,7 +235,7 @@ class SupervisedAutoencoder(
 
     def _criterion(self):
         return SupervisedLoss, {
-            "loss": self.loss,
+            "loss": self.loss_,
             "reconstruction_weight": self.reconstruction_weight,
             "classification_weight": self.classification_weight,
         }

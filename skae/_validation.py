@@ -77,10 +77,11 @@ def value_range(X):
     return float(values.min()), float(values.max())
 
 
-def check_loss_range(loss, X, X_range=None):
+def check_loss_range(loss, X, X_range=None, given=None):
     """A ValueError unless ``X`` suits ``loss``: binary cross-entropy needs
     values in [0, 1], to train on and to score alike. ``X_range`` is
-    ``value_range(X)`` when the caller has it."""
+    ``value_range(X)`` when the caller has it; ``given`` is the ``loss``
+    parameter that ``loss`` was resolved from ("auto"), for the message."""
     if loss != "bce":
         return
     X_range = X_range or value_range(X)
@@ -91,6 +92,14 @@ def check_loss_range(loss, X, X_range=None):
     # as the float32 network sees them: 1 + 1e-8 is 1
     low, high = np.float32(X_range[0]), np.float32(X_range[1])
     if low < 0 or high > 1:
+        if given == "auto":
+            raise ValueError(
+                "loss='auto' chose 'bce' because the training data lay in "
+                "[0, 1], and 'bce' needs X in [0, 1], but X ranges over "
+                f"[{low:.4g}, {high:.4g}]. Scale new rows as the training rows "
+                "(MinMaxScaler(clip=True) also clips them) or fit with "
+                "loss='mse'."
+            )
         raise ValueError(
             "loss='bce' needs X in [0, 1], but X ranges over "
             f"[{low:.4g}, {high:.4g}]. Scale it first "

@@ -62,8 +62,11 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         always reports the ELBO proper, with weight 1.
     {{hidden_layer_sizes}}
     {{activation}}
-    loss : {"mse", "bce"}, default="mse"
+    loss : {"auto", "mse", "bce"}, default="auto"
         The likelihood ``p(x | z)``, of which the decoder gives the means.
+        "auto" chooses from the training data, as the other estimators do:
+        "bce" when every value lies in [0, 1], "mse" otherwise; ``loss_``
+        holds the choice.
         "mse": a Gaussian per feature, all with one variance, set to its
         maximum-likelihood value: each training batch's mean squared error
         while training, and after training the mean squared error over the
@@ -206,9 +209,9 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         n_components=2,
         *,
         beta=1.0,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         batch_norm=False,
         image_shape=None,
@@ -269,7 +272,7 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         self.beta = beta
 
     def _criterion(self):
-        return ELBOLoss, {"loss": self.loss, "beta": self.beta}
+        return ELBOLoss, {"loss": self.loss_, "beta": self.beta}
 
     # ------------------------------------------------------------------
     # The ELBO
@@ -290,14 +293,14 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
         terms = self._map(
             X,
             lambda Xb: torch.stack(
-                posterior_errors(self.net_.module_, Xb, noise, self.loss), dim=1
+                posterior_errors(self.net_.module_, Xb, noise, self.loss_), dim=1
             ),
             2,
         ).astype(np.float64)
         return terms[:, 0], terms[:, 1]
 
     def _set_noise_variance(self, X, sample_weight=None):
-        if self.loss == "mse":
+        if self.loss_ == "mse":
             errors, _ = self._posterior_errors(X)
             weights = None if sample_weight is None else torch.from_numpy(sample_weight)
             variance = max_likelihood_variance(
@@ -419,14 +422,14 @@ class VariationalAutoencoder(CodesMixin, BaseAutoencoder):
             The ELBO of each sample.
         """
         X = self._validate_inference_data(X)
-        check_loss_range(self.loss, X)
+        check_loss_range(self.loss_, X, None, self.loss)
         errors, kl = self._posterior_errors(X)
-        noise_variance = self.noise_variance_ if self.loss == "mse" else None
+        noise_variance = self.noise_variance_ if self.loss_ == "mse" else None
         elbo = evidence_lower_bound(
             torch.from_numpy(errors),
             torch.from_numpy(kl),
             X.shape[1],
-            self.loss,
+            self.loss_,
             noise_variance,
         )
         return elbo.numpy()

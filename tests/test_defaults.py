@@ -1,0 +1,200 @@
+"""The "auto" defaults: the rules of the data behind ``loss`` and
+``hidden_layer_sizes``, the fitted attributes that tell what they chose, and
+explicit values kept as they are."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    ReconstructionOutlierDetector,
+    SupervisedAutoencoder,
+    VariationalAutoencoder,
+)
+from skae._defaults import resolve_hidden_layer_sizes, resolve_loss
+
+RNG = np.random.RandomState(0)
+X01 = RNG.uniform(size=(60, 8))  # in [0, 1]: pixels / 255, MinMaxScaler
+X_STD = RNG.normal(size=(60, 8))  # standardized
+Y = np.arange(60) % 2
+
+TRANSFORMERS = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SupervisedAutoencoder,
+    VariationalAutoencoder,
+]
+
+
+def small(cls, **params):
+    return cls(**{"n_components": 2, "max_epochs": 2, "random_state": 0, **params})
+
+
+def fit(model, X):
+    return model.fit(X, Y) if isinstance(model, SupervisedAutoencoder) else model.fit(X)
+
+
+# ----------------------------------------------------------------------
+# The rules
+
+
+@pytest.mark.parametrize(
+    "X_range, loss",
+    [
+        ((0.0, 1.0), "bce"),
+        ((0.0, 0.5), "bce"),
+        ((0.2, 1.0 + 1e-9), "bce"),  # 1 in float32, as the network sees it
+        ((-0.01, 1.0), "mse"),
+        ((0.0, 1.01), "mse"),
+        ((-3.2, 2.9), "mse"),
+        ((0.0, 255.0), "mse"),
+        (None, "mse"),
+        ((np.nan, 1.0), "mse"),
+    ],
+)
+def test_auto_loss_follows_the_range(X_range, loss):
+    assert resolve_loss("auto", X_range) == loss
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_explicit_loss_is_kept(loss):
+    assert resolve_loss(loss, (0.0, 1.0)) == loss
+    assert resolve_loss(loss, (-5.0, 5.0)) == loss
+
+
+@pytest.mark.parametrize(
+    "n_components, sizes",
+    [
+        (1, (256,)),
+        (2, (256,)),
+        (32, (256,)),
+        (128, (256,)),
+        (200, (400,)),
+        (None, (256,)),
+    ],
+)
+def test_auto_widths_follow_the_code(n_components, sizes):
+    assert resolve_hidden_layer_sizes("auto", n_components) == sizes
+
+
+@pytest.mark.parametrize("sizes", [(), (7,), (300, 5, 9)])
+def test_explicit_widths_are_kept(sizes):
+    assert resolve_hidden_layer_sizes(sizes, 32) == sizes
+
+
+# ----------------------------------------------------------------------
+# The estimators
+
+
+@pytest.mark.parametrize("cls", TRANSFORMERS)
+def test_defaults_are_auto(cls):
+    params = cls().get_params()
+    assert params["loss"] == "auto"
+    assert params["hidden_layer_sizes"] == "auto"
+
+
+@pytest.mark.parametrize("cls", TRANSFORMERS)
+@pytest.mark.parametrize("X, loss", [(X01, "bce"), (X_STD, "mse")])
+def test_fitted_attributes_tell_what_auto_chose(cls, X, loss):
+    model = fit(small(cls), X)
+    assert model.loss_ == loss
+    assert model.hidden_layer_sizes_ == (256,)
+    # fitting does not change the parameters
+    assert model.get_params()["loss"] == "auto"
+    assert model.get_params()["hidden_layer_sizes"] == "auto"
+    # the network is the one described
+    encoder = model.net_.module_.encoder
+    widths = [m.out_features for m in encoder.modules() if hasattr(m, "out_features")]
+    assert widths[0] == 256
+
+
+@pytest.mark.parametrize("cls", TRANSFORMERS)
+def test_explicit_values_work_as_before(cls):
+    model = fit(small(cls, loss="mse", hidden_layer_sizes=(128, 64)), X01)
+    assert model.loss_ == "mse"
+    assert model.hidden_layer_sizes_ == (128, 64)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
+        fit(small(cls, loss="bce"), X_STD)
+
+
+def test_bce_from_auto_scores_with_the_same_loss():
+    ae = small(AutoencoderTransformer).fit(X01)
+    explicit = small(AutoencoderTransformer, loss="bce").fit(X01)
+    np.testing.assert_array_equal(ae.score_samples(X01), explicit.score_samples(X01))
+
+
+def test_auto_bce_refuses_new_rows_out_of_range_and_says_why():
+    ae = small(AutoencoderTransformer).fit(X01)
+    with pytest.raises(ValueError, match="loss='auto' chose 'bce'"):
+        ae.score_samples(X01 * 2)
+    # the reconstruction needs no range
+    assert ae.predict(X01 * 2).shape == X01.shape
+
+
+def test_partial_fit_resolves_on_the_first_chunk():
+    ae = small(AutoencoderTransformer)
+    ae.partial_fit(X01)
+    assert ae.loss_ == "bce"
+    with pytest.raises(ValueError, match="loss='auto' chose 'bce'"):
+        ae.partial_fit(X_STD)
+    assert ae.loss_ == "bce"
+
+
+def test_warm_start_on_data_of_another_range_keeps_the_fitted_loss():
+    ae = small(AutoencoderTransformer, warm_start=True).fit(X01)
+    with pytest.raises(ValueError, match="architecture changed"):
+        ae.fit(X_STD)
+    assert ae.loss_ == "bce"
+    # a failed first fit leaves nothing behind
+    failing = small(AutoencoderTransformer, batch_norm=True)
+    with pytest.raises(ValueError):
+        failing.fit(X01[:1])
+    assert not hasattr(failing, "loss_")
+
+
+def test_refit_resolves_afresh_and_clone_keeps_auto():
+    ae = small(AutoencoderTransformer).fit(X01)
+    assert ae.fit(X_STD).loss_ == "mse"
+    assert clone(ae).get_params()["loss"] == "auto"
+
+
+def test_pickles_keep_and_restore_the_resolved_values():
+    ae = small(AutoencoderTransformer).fit(X01)
+    loaded = pickle.loads(pickle.dumps(ae))
+    assert (loaded.loss_, loaded.hidden_layer_sizes_) == ("bce", (256,))
+    # a pickle written before the "auto" defaults, of an explicit loss
+    old = small(AutoencoderTransformer, loss="mse", hidden_layer_sizes=(16,)).fit(X01)
+    state = old.__getstate__()
+    del state["loss_"], state["hidden_layer_sizes_"]
+    restored = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    restored.__setstate__(state)
+    assert (restored.loss_, restored.hidden_layer_sizes_) == ("mse", (16,))
+    np.testing.assert_array_equal(restored.transform(X01), old.transform(X01))
+
+
+def test_the_detector_keeps_its_fixed_loss_and_explicit_widths():
+    detector = ReconstructionOutlierDetector(
+        n_estimators=2, max_epochs=1, random_state=0
+    ).fit(X01)
+    assert detector.loss_ == "mse"
+    assert detector.hidden_layer_sizes_ == (64,)
+    with pytest.raises(InvalidParameterError):
+        ReconstructionOutlierDetector(hidden_layer_sizes="auto").fit(X01)
+
+
+@pytest.mark.parametrize("value", ["wide", "MSE"])
+def test_other_strings_are_refused(value):
+    with pytest.raises(InvalidParameterError):
+        small(AutoencoderTransformer, hidden_layer_sizes=value).fit(X01)
+    with pytest.raises(InvalidParameterError):
+        small(AutoencoderTransformer, loss=value).fit(X01)
+
+
+def test_a_code_wider_than_the_auto_layer_widens_it():
+    ae = AutoencoderTransformer(300, max_epochs=1, random_state=0).fit(X_STD)
+    assert ae.hidden_layer_sizes_ == (600,)
