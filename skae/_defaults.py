@@ -5,14 +5,17 @@ measured them (the Benchmarks page, "The defaults on sixteen data sets")."""
 import numpy as np
 
 
-def resolve_loss(loss, X_range):
+def resolve_loss(loss, X_range, decoder=None):
     """The reconstruction loss that ``loss`` gives on training data whose
     values span ``X_range`` (``(min, max)``, None for no values): an explicit
     loss as it is; "auto" is "bce" when every value lies in [0, 1] (pixels
     divided by 255, a MinMaxScaler's output, binary features) and "mse"
-    otherwise (standardized or raw data)."""
+    otherwise (standardized or raw data), or whenever the user gives their
+    own ``decoder``, whose output need not lie in [0, 1]."""
     if loss != "auto":
         return loss
+    if decoder is not None:
+        return "mse"
     if X_range is None or not np.isfinite(X_range).all():
         return "mse"
     # as the float32 network sees them, as check_loss_range does

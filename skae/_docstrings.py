@@ -33,7 +33,8 @@ loss : {"auto", "mse", "bce"}, default="auto"
     [0, 1] such as pixel intensities, and raises a ``ValueError`` on anything
     else. "auto" chooses from the training data: "bce" when every value lies
     in [0, 1] (pixels divided by 255, a ``MinMaxScaler``'s output), "mse"
-    otherwise (standardized data); ``loss_`` holds the loss used. On MNIST
+    otherwise (standardized data) and with your own ``decoder``; ``loss_``
+    holds the loss used. On MNIST
     "bce" roughly halves the test error of "mse" (the Benchmarks page). Rows
     scored later must then lie in [0, 1] too.""",
     "dropout": """\

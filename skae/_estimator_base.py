@@ -426,7 +426,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         continuing = incremental and not first_pass
         if not continuing:
             # what loss="auto" means on this data; every later use reads loss_
-            self.loss_ = resolve_loss(self.loss, value_range(X))
+            self.loss_ = resolve_loss(self.loss, value_range(X), self.decoder)
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )

@@ -106,10 +106,6 @@ class PersistenceMixin:
             return
         if net_state.get("format", 1) < _STATE_FORMAT:
             net_state = self._upgrade_net_state(net_state)
-        if "loss_" not in vars(self):  # pickled before loss="auto"
-            self.loss_ = self.loss
-        if "hidden_layer_sizes_" not in vars(self):
-            self.hidden_layer_sizes_ = net_state["architecture"]["hidden_layer_sizes"]
         pickled = net_state["architecture"]["network"]
         if pickled != self._network:
             raise ValueError(
@@ -118,6 +114,10 @@ class PersistenceMixin:
                 f"of kind {self._network!r} for it and cannot load those "
                 "weights. Fit it again."
             )
+        if "loss_" not in vars(self):  # pickled before loss="auto"
+            self.loss_ = vars(self).get("loss", "mse")
+        if "hidden_layer_sizes_" not in vars(self):
+            self.hidden_layer_sizes_ = net_state["architecture"]["hidden_layer_sizes"]
         device = torch.device(net_state["device"])
         if device.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(

@@ -198,3 +198,8 @@ def test_other_strings_are_refused(value):
 def test_a_code_wider_than_the_auto_layer_widens_it():
     ae = AutoencoderTransformer(300, max_epochs=1, random_state=0).fit(X_STD)
     assert ae.hidden_layer_sizes_ == (600,)
+
+
+def test_auto_loss_is_mse_with_the_users_decoder():
+    # skae cannot end a user's decoder with a sigmoid
+    assert resolve_loss("auto", (0.0, 1.0), decoder=object()) == "mse"

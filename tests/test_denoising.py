@@ -113,7 +113,7 @@ def test_loss_compares_with_the_clean_batch(X):
 
 
 def test_partial_fit_widens_the_range(X):
-    dae = quick().partial_fit(X[:20])
+    dae = quick(loss="mse").partial_fit(X[:20])
     dae.partial_fit(X[20:] + 1)
     expected_min = np.minimum(X[:20].min(axis=0), (X[20:] + 1).min(axis=0))
     assert_array_equal(dae.data_max_, (X[20:] + 1).max(axis=0).astype(np.float32))

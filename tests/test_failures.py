@@ -120,6 +120,7 @@ def test_interrupt_with_early_stopping_restores_the_best_weights(data):
     keep = KeepWeights()
     est = make(
         AutoencoderTransformer,
+        loss="mse",
         early_stopping=True,
         n_iter_no_change=50,
         tol=1e-2,  # improvements soon fall below it: the best epoch is early
@@ -238,7 +239,12 @@ def test_constant_codes_warn_on_sparse_and_dense_input(layout):
     X = np.zeros((500, 20))
     X[::2, 3] = 1.0
     est = AutoencoderTransformer(
-        4, hidden_layer_sizes=(32, 16), lr=1.0, max_epochs=30, random_state=0
+        4,
+        hidden_layer_sizes=(32, 16),
+        loss="mse",
+        lr=1.0,
+        max_epochs=30,
+        random_state=0,
     )
     with pytest.warns(UserWarning, match="code units take the same value"):
         est.fit(layout(X))
@@ -277,7 +283,7 @@ def test_the_outlier_detector_standardizes_large_values(data):
 
 
 def test_non_finite_outputs_are_a_clear_error(data):
-    est = fit(make(AutoencoderTransformer, max_epochs=2), data)
+    est = fit(make(AutoencoderTransformer, loss="mse", max_epochs=2), data)
     X = np.full((3, data[0].shape[1]), 3e38)
     with pytest.raises(ValueError, match="output is not finite"):
         est.score_samples(X)

@@ -127,7 +127,7 @@ def test_score_samples_is_the_elbo_in_nats(fitted, digits):
 
 def test_noise_variance_is_the_training_mean_squared_error(digits):
     X_train, _ = digits
-    vae = quick(max_epochs=10).fit(X_train)
+    vae = quick(loss="mse", max_epochs=10).fit(X_train)
     reconstructed = vae.inverse_transform(vae.transform(X_train))
     mse = np.mean((reconstructed - X_train) ** 2)
     # the ELBO's codes are drawn around the posterior mean, so their
@@ -296,7 +296,7 @@ def test_early_stopping_monitors_the_validation_elbo(digits):
 
 def test_partial_fit_trains_and_resets_noise_variance(digits):
     X_train, _ = digits
-    vae = quick().partial_fit(X_train)
+    vae = quick(loss="mse").partial_fit(X_train)
     assert vae.n_iter_ == 1
     first = vae.noise_variance_
     vae.partial_fit(X_train)
