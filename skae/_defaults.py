@@ -1,6 +1,6 @@
 """The rules behind the "auto" defaults, as plain functions of the data's
 shape and range (numpy only, no torch); ``benchmarks/bench_defaults.py``
-measured them (the Benchmarks page, "The defaults on sixteen data sets")."""
+measured them (the Benchmarks page, "The defaults on seventeen data sets")."""
 
 import numpy as np
 

@@ -17,7 +17,7 @@ hidden_layer_sizes : "auto" or tuple of int, default="auto"
     Widths of the encoder's hidden layers, from the input towards the code;
     the decoder mirrors them. ``()`` gives a single linear layer each way.
     "auto" is one hidden layer of 256 units, or of ``2 * n_components``
-    when that is more: over 16 data sets of 6 to 784 features (the
+    when that is more: over 17 data sets of 6 to 784 features (the
     Benchmarks page) it came within 1.2 times the best of a grid of widths
     and depths on every set, where deeper networks overfitted the small
     ones. ``hidden_layer_sizes_`` holds the widths used.""",
