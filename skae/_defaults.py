@@ -23,11 +23,19 @@ def resolve_loss(loss, X_range, decoder=None):
     return "bce" if 0 <= low and high <= 1 else "mse"
 
 
-def resolve_hidden_layer_sizes(sizes, n_components):
-    """The hidden widths that ``sizes`` gives for codes of ``n_components``
-    values: explicit widths as they are; "auto" is one hidden layer of 256
-    units each way, or of twice ``n_components`` when that is more, so
-    that the layer is never narrower than the code."""
+# From this many training rows "auto" widths have a second hidden layer.
+DEEP_FROM_ROWS = 2000
+
+
+def resolve_hidden_layer_sizes(sizes, n_samples, n_components):
+    """The hidden widths that ``sizes`` gives for ``n_samples`` training
+    rows and codes of ``n_components`` values: explicit widths as they are;
+    "auto" is one hidden layer of ``width = max(256, 2 * n_components)``
+    units each way (never narrower than the code), and a second one of
+    ``width // 2`` from ``DEEP_FROM_ROWS`` training rows on: a second layer
+    overfitted the sets of a few hundred rows and helped the larger ones
+    whose structure is low-dimensional and nonlinear (bench_defaults)."""
     if not (isinstance(sizes, str) and sizes == "auto"):
         return sizes
-    return (max(256, 2 * (n_components or 1)),)
+    width = max(256, 2 * (n_components or 1))
+    return (width,) if n_samples < DEEP_FROM_ROWS else (width, width // 2)

@@ -207,8 +207,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             "n_features": n_features,
             "n_components": self.n_components,
             "hidden_layer_sizes": check_layer_sizes(
-                resolve_hidden_layer_sizes(self.hidden_layer_sizes, self.n_components),
-                "hidden_layer_sizes",
+                self.hidden_layer_sizes_, "hidden_layer_sizes"
             ),
             "activation": self.activation,
             "output_activation": OUTPUT_ACTIVATIONS[self.loss_],
@@ -381,13 +380,15 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             ) from exc
 
     def _fit(self, X, y=None, sample_weight=None, **options):
-        """``_fit_network``, and on failure the resolved values (``loss_``)
-        as they were before the call."""
-        before = {name: vars(self)[name] for name in ("loss_",) if name in vars(self)}
+        """``_fit_network``, and on failure the resolved values (``loss_``,
+        ``hidden_layer_sizes_``) as they were before the call."""
+        names = ("loss_", "hidden_layer_sizes_")
+        before = {name: vars(self)[name] for name in names if name in vars(self)}
         try:
             return self._fit_network(X, y, sample_weight, **options)
         except BaseException:
-            self.__dict__.pop("loss_", None)
+            for name in names:
+                self.__dict__.pop(name, None)
             self.__dict__.update(before)
             raise
 
@@ -425,8 +426,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X)
         continuing = incremental and not first_pass
         if not continuing:
-            # what loss="auto" means on this data; every later use reads loss_
-            self.loss_ = resolve_loss(self.loss, value_range(X), self.decoder)
+            # What "auto" means on this data; every later use reads loss_ and
+            # hidden_layer_sizes_. A warm start keeps what "auto" chose.
+            if first_pass or self.loss != "auto":
+                self.loss_ = resolve_loss(self.loss, value_range(X), self.decoder)
+            if first_pass or not isinstance(self.hidden_layer_sizes, str):
+                self.hidden_layer_sizes_ = resolve_hidden_layer_sizes(
+                    self.hidden_layer_sizes, X.shape[0], self.n_components
+                )
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
@@ -520,7 +527,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         self.net_ = net
         self.__dict__.pop("_block_rows", None)  # worked out for the new net
         self.n_components_ = architecture["n_components"]
-        self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
+        self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]  # as a tuple
         self.n_parameters_ = sum(
             p.numel() for p in net.module_.parameters() if p.requires_grad
         )

@@ -68,23 +68,24 @@ def test_explicit_loss_is_kept(loss):
 
 
 @pytest.mark.parametrize(
-    "n_components, sizes",
+    "n_samples, n_components, sizes",
     [
-        (1, (256,)),
-        (2, (256,)),
-        (32, (256,)),
-        (128, (256,)),
-        (200, (400,)),
-        (None, (256,)),
+        (100, 2, (256,)),
+        (1999, 32, (256,)),
+        (2000, 2, (256, 128)),
+        (60000, 32, (256, 128)),
+        (500, 200, (400,)),  # never narrower than the code
+        (5000, 200, (400, 200)),
+        (10, None, (256,)),
     ],
 )
-def test_auto_widths_follow_the_code(n_components, sizes):
-    assert resolve_hidden_layer_sizes("auto", n_components) == sizes
+def test_auto_widths_follow_the_rows_and_the_code(n_samples, n_components, sizes):
+    assert resolve_hidden_layer_sizes("auto", n_samples, n_components) == sizes
 
 
 @pytest.mark.parametrize("sizes", [(), (7,), (300, 5, 9)])
 def test_explicit_widths_are_kept(sizes):
-    assert resolve_hidden_layer_sizes(sizes, 32) == sizes
+    assert resolve_hidden_layer_sizes(sizes, 60000, 32) == sizes
 
 
 # ----------------------------------------------------------------------
@@ -145,11 +146,19 @@ def test_partial_fit_resolves_on_the_first_chunk():
     assert ae.loss_ == "bce"
 
 
-def test_warm_start_on_data_of_another_range_keeps_the_fitted_loss():
+def test_warm_start_keeps_what_auto_chose():
     ae = small(AutoencoderTransformer, warm_start=True).fit(X01)
-    with pytest.raises(ValueError, match="architecture changed"):
+    with pytest.raises(ValueError, match="loss='auto' chose 'bce'"):
         ae.fit(X_STD)
     assert ae.loss_ == "bce"
+    # more rows than the first fit's would resolve to two layers
+    X_more = np.tile(X01, (40, 1))
+    assert ae.fit(X_more).hidden_layer_sizes_ == (256,)
+    assert ae.n_iter_ == 4
+    # an explicit change is still an architecture change
+    with pytest.raises(ValueError, match="architecture changed"):
+        ae.set_params(hidden_layer_sizes=(16,)).fit(X01)
+    assert ae.hidden_layer_sizes_ == (256,)
     # a failed first fit leaves nothing behind
     failing = small(AutoencoderTransformer, batch_norm=True)
     with pytest.raises(ValueError):
@@ -198,6 +207,16 @@ def test_other_strings_are_refused(value):
 def test_a_code_wider_than_the_auto_layer_widens_it():
     ae = AutoencoderTransformer(300, max_epochs=1, random_state=0).fit(X_STD)
     assert ae.hidden_layer_sizes_ == (600,)
+
+
+def test_auto_widths_take_a_second_layer_from_2000_rows():
+    X = np.random.RandomState(0).normal(size=(2000, 4))
+    ae = AutoencoderTransformer(2, max_epochs=1, random_state=0).fit(X)
+    assert ae.hidden_layer_sizes_ == (256, 128)
+    assert small(AutoencoderTransformer).fit(X[:1999]).hidden_layer_sizes_ == (256,)
+    # partial_fit: the first chunk decides
+    ae = small(AutoencoderTransformer).partial_fit(X[:100])
+    assert ae.partial_fit(X).hidden_layer_sizes_ == (256,)
 
 
 def test_auto_loss_is_mse_with_the_users_decoder():
