@@ -68,24 +68,28 @@ def test_explicit_loss_is_kept(loss):
 
 
 @pytest.mark.parametrize(
-    "n_samples, n_components, sizes",
+    "n_samples, n_features, n_components, sizes",
     [
-        (100, 2, (256,)),
-        (1999, 32, (256,)),
-        (2000, 2, (256, 128)),
-        (60000, 32, (256, 128)),
-        (500, 200, (400,)),  # never narrower than the code
-        (5000, 200, (400, 200)),
-        (10, None, (256,)),
+        (100, 6, 2, (256,)),
+        (1999, 64, 16, (256,)),
+        (2000, 6, 2, (256, 128)),
+        (2000, 255, 2, (256, 128)),
+        (60000, 256, 32, (256,)),  # MNIST-like: the first layer narrows
+        (60000, 784, 32, (256,)),
+        (500, 30, 200, (400,)),  # never narrower than the code
+        (5000, 300, 200, (400, 200)),
+        (10, 3, None, (256,)),
     ],
 )
-def test_auto_widths_follow_the_rows_and_the_code(n_samples, n_components, sizes):
-    assert resolve_hidden_layer_sizes("auto", n_samples, n_components) == sizes
+def test_auto_widths_follow_the_shape(n_samples, n_features, n_components, sizes):
+    assert (
+        resolve_hidden_layer_sizes("auto", n_samples, n_features, n_components) == sizes
+    )
 
 
 @pytest.mark.parametrize("sizes", [(), (7,), (300, 5, 9)])
 def test_explicit_widths_are_kept(sizes):
-    assert resolve_hidden_layer_sizes(sizes, 60000, 32) == sizes
+    assert resolve_hidden_layer_sizes(sizes, 60000, 784, 32) == sizes
 
 
 # ----------------------------------------------------------------------
