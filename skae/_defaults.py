@@ -23,25 +23,29 @@ def resolve_loss(loss, X_range, decoder=None):
     return "bce" if 0 <= low and high <= 1 else "mse"
 
 
-# From this many training rows "auto" widths have a second hidden layer.
+# "auto" widths have a second hidden layer from this many training rows,
+# for codes of at most DEEP_UP_TO_COMPONENTS values.
 DEEP_FROM_ROWS = 2000
+DEEP_UP_TO_COMPONENTS = 8
 
 
-def resolve_hidden_layer_sizes(sizes, n_samples, n_features, n_components):
+def resolve_hidden_layer_sizes(sizes, n_samples, n_components):
     """The hidden widths that ``sizes`` gives for ``n_samples`` training
-    rows of ``n_features`` features and codes of ``n_components`` values:
-    explicit widths as they are; "auto" is one hidden layer of ``width =
-    max(256, 2 * n_components)`` units each way (never narrower than the
-    code), and a second one of ``width // 2`` when there are at least
-    ``DEEP_FROM_ROWS`` training rows and fewer features than ``width``.
+    rows and codes of ``n_components`` values: explicit widths as they are;
+    "auto" is one hidden layer of ``width = max(256, 2 * n_components)``
+    units each way (never narrower than the code), and a second one of
+    ``width // 2`` for a narrow code (at most ``DEEP_UP_TO_COMPONENTS``
+    values) learned from many rows (at least ``DEEP_FROM_ROWS``).
 
     In bench_defaults a second layer overfitted the sets of a few hundred
-    rows, helped the larger sets of tens of features (the swiss roll,
-    pendigits, annthyroid), whose first layer widens the input, and on
-    MNIST's 784 pixels took twice the time for a larger error."""
+    rows, helped the larger sets coded in 2 to 4 values (the swiss roll,
+    pendigits, annthyroid, shuttle), and hurt or did not help the wider
+    codes (musk's 42, MNIST's 32, optdigits' 16, satellite's 9), where on
+    MNIST it also doubled the fit time."""
     if not (isinstance(sizes, str) and sizes == "auto"):
         return sizes
-    width = max(256, 2 * (n_components or 1))
-    if n_samples >= DEEP_FROM_ROWS and n_features < width:
+    n_components = n_components or 1
+    width = max(256, 2 * n_components)
+    if n_samples >= DEEP_FROM_ROWS and n_components <= DEEP_UP_TO_COMPONENTS:
         return (width, width // 2)
     return (width,)

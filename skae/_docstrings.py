@@ -17,13 +17,13 @@ hidden_layer_sizes : "auto" or tuple of int, default="auto"
     Widths of the encoder's hidden layers, from the input towards the code;
     the decoder mirrors them. ``()`` gives a single linear layer each way.
     "auto" is one hidden layer of ``max(256, 2 * n_components)`` units,
-    never narrower than the code, and a second of half as many when there
-    are at least 2000 training rows and fewer features than that first
-    width. Over 17 data sets of 6 to 784 features (the Benchmarks page) a
-    second layer overfitted the sets of a few hundred rows, helped the
-    larger sets of tens of features, and on MNIST's 784 pixels took twice
-    the time for a larger error. A warm start keeps the widths of the fit
-    it continues;
+    never narrower than the code, and a second of half as many for a code
+    of at most 8 values learned from at least 2000 training rows. Over 17
+    data sets of 6 to 784 features (the Benchmarks page) a second layer
+    overfitted the sets of a few hundred rows, helped the larger sets coded
+    in 2 to 4 values, and hurt or did not help wider codes (MNIST's 32,
+    where it also doubled the fit time). A warm start keeps the widths of
+    the fit it continues;
     ``hidden_layer_sizes_`` holds the widths used.""",
     "activation": """\
 activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "leaky_relu", \

@@ -432,7 +432,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                 self.loss_ = resolve_loss(self.loss, value_range(X), self.decoder)
             if first_pass or not isinstance(self.hidden_layer_sizes, str):
                 self.hidden_layer_sizes_ = resolve_hidden_layer_sizes(
-                    self.hidden_layer_sizes, *X.shape, self.n_components
+                    self.hidden_layer_sizes, X.shape[0], self.n_components
                 )
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)

@@ -68,28 +68,25 @@ def test_explicit_loss_is_kept(loss):
 
 
 @pytest.mark.parametrize(
-    "n_samples, n_features, n_components, sizes",
+    "n_samples, n_components, sizes",
     [
-        (100, 6, 2, (256,)),
-        (1999, 64, 16, (256,)),
-        (2000, 6, 2, (256, 128)),
-        (2000, 255, 2, (256, 128)),
-        (60000, 256, 32, (256,)),  # MNIST-like: the first layer narrows
-        (60000, 784, 32, (256,)),
-        (500, 30, 200, (400,)),  # never narrower than the code
-        (5000, 300, 200, (400, 200)),
-        (10, 3, None, (256,)),
+        (100, 2, (256,)),
+        (1999, 2, (256,)),
+        (2000, 2, (256, 128)),
+        (60000, 8, (256, 128)),
+        (60000, 9, (256,)),
+        (60000, 32, (256,)),
+        (500, 200, (400,)),  # never narrower than the code
+        (10, None, (256,)),
     ],
 )
-def test_auto_widths_follow_the_shape(n_samples, n_features, n_components, sizes):
-    assert (
-        resolve_hidden_layer_sizes("auto", n_samples, n_features, n_components) == sizes
-    )
+def test_auto_widths_follow_the_rows_and_the_code(n_samples, n_components, sizes):
+    assert resolve_hidden_layer_sizes("auto", n_samples, n_components) == sizes
 
 
 @pytest.mark.parametrize("sizes", [(), (7,), (300, 5, 9)])
 def test_explicit_widths_are_kept(sizes):
-    assert resolve_hidden_layer_sizes(sizes, 60000, 784, 32) == sizes
+    assert resolve_hidden_layer_sizes(sizes, 60000, 2) == sizes
 
 
 # ----------------------------------------------------------------------
@@ -213,11 +210,14 @@ def test_a_code_wider_than_the_auto_layer_widens_it():
     assert ae.hidden_layer_sizes_ == (600,)
 
 
-def test_auto_widths_take_a_second_layer_from_2000_rows():
+def test_auto_widths_take_a_second_layer_for_narrow_codes_of_2000_rows():
     X = np.random.RandomState(0).normal(size=(2000, 4))
     ae = AutoencoderTransformer(2, max_epochs=1, random_state=0).fit(X)
     assert ae.hidden_layer_sizes_ == (256, 128)
     assert small(AutoencoderTransformer).fit(X[:1999]).hidden_layer_sizes_ == (256,)
+    # a code of more than 8 values keeps one layer
+    wide = AutoencoderTransformer(9, max_epochs=1, random_state=0).fit(X)
+    assert wide.hidden_layer_sizes_ == (256,)
     # partial_fit: the first chunk decides
     ae = small(AutoencoderTransformer).partial_fit(X[:100])
     assert ae.partial_fit(X).hidden_layer_sizes_ == (256,)
