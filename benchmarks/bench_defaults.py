@@ -267,8 +267,7 @@ def main():
         ran = {(r["set"], r["setting"], r["seed"]) for r in runs}
         write_tables(
             args,
-            [r for r in kept if (r["set"], r["setting"], r["seed"]) not in ran]
-            + runs,
+            [r for r in kept if (r["set"], r["setting"], r["seed"]) not in ran] + runs,
         )
 
 

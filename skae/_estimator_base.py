@@ -10,12 +10,10 @@ of values from :mod:`skae._validation`, the network from
 :mod:`skae._training`.
 """
 
-import warnings
-from copy import deepcopy
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -23,8 +21,6 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch.callbacks import GradientNormClipping
-from skorch.utils import noop
 
 from ._defaults import resolve_hidden_layer_sizes, resolve_loss
 from ._docstrings import DOCUMENTATION_URL, fill_doc
@@ -33,15 +29,15 @@ from ._routed_params import RoutedParamsMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
 from ._torch_network import build_network
-from ._training.callbacks import EarlyStopping, EpochProgressBar
-from ._training.data import (
-    InMemoryBatchIterator,
-    InMemoryDataset,
-    inference_block_rows,
-    map_blocks,
-    train_validation_split,
-)
+from ._training.data import inference_block_rows, map_blocks
 from ._training.distributed import process_seed, shared_seed
+from ._training.fitting import (
+    carry_over,
+    check_optimizer,
+    make_net,
+    restored_on_failure,
+    training_sets,
+)
 from ._training.losses import (
     ELEMENTWISE_LOSSES,
     OUTPUT_ACTIVATIONS,
@@ -49,7 +45,7 @@ from ._training.losses import (
     ReconstructionLoss,
     reconstruction_loss,
 )
-from ._training.net import OPTIMIZERS, AutoencoderNet, resolve_device
+from ._training.net import OPTIMIZERS, resolve_device
 from ._training.randomness import isolated_rng, seed_from
 from ._validation import (
     check_batch_norm,
@@ -60,19 +56,15 @@ from ._validation import (
     check_sample_weight,
     check_shape,
     value_range,
+    warn_if_codes_constant,
 )
+
+# What a failed first fit removes, leaving the estimator unfitted.
+FITTED_ATTRIBUTES = ("net_", "history_", "n_iter_", "n_components_", "n_parameters_")
 
 # The constraint of ``loss``, for the estimators that take it as a parameter
 # (the outlier detector's is fixed); "auto" chooses from the data's range.
 LOSS_CONSTRAINT = {"loss": [StrOptions({*ELEMENTWISE_LOSSES, "auto"})]}
-
-
-def _same(a, b):
-    """Whether two architecture values are the same (module instances by
-    identity, everything else by equality)."""
-    if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
-        return a is b
-    return a == b
 
 
 class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
@@ -318,66 +310,24 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         """A skorch net around a fresh network of ``architecture``, whose
         standardization (if any) takes its statistics from ``X``."""
         criterion, criterion_params = self._criterion()
-        sink = print if self.verbose else noop
-        if self.early_stopping:
-            stopper = EarlyStopping("valid_loss", self.n_iter_no_change, self.tol)
-        else:
-            stopper = EarlyStopping(
-                "train_loss", self.n_iter_no_change, self.tol, load_best=False
-            )
-        stopper.sink = sink
-        callbacks = []
-        if self.verbose == 1:
-            callbacks.append(("progress_bar", EpochProgressBar()))
-        if self.max_grad_norm is not None:
-            callbacks.append(
-                ("gradient_clipping", GradientNormClipping(self.max_grad_norm))
-            )
-        callbacks.extend(self.callbacks or [])
-        # Last, so that every other callback sees the epoch it stops after.
-        callbacks.append(("early_stopping", stopper))
-        return AutoencoderNet(
-            module=build_network(architecture, X),
-            architecture=architecture,
+        return make_net(
+            build_network(architecture, X),
+            architecture,
             criterion=criterion,
-            optimizer=self._optimizer_class(),
+            criterion_params=criterion_params,
+            optimizer=self.optimizer,
             lr=self.lr,
+            optimizer_params=self._routed_params("optimizer"),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=InMemoryBatchIterator,
-            iterator_valid=InMemoryBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator(),
-            train_split=None,
-            callbacks=callbacks,
-            verbose=int(self.verbose >= 2),
+            max_grad_norm=self.max_grad_norm,
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            callbacks=self.callbacks,
+            verbose=self.verbose,
             device=device,
-            **{f"criterion__{k}": v for k, v in criterion_params.items()},
-            **{
-                f"optimizer__{k}": v
-                for k, v in self._routed_params("optimizer").items()
-            },
         )
-
-    def _optimizer_class(self):
-        return OPTIMIZERS.get(self.optimizer, self.optimizer)
-
-    def _check_optimizer_params(self):
-        """A ValueError unless the optimizer takes ``lr`` and the
-        ``optimizer__*`` arguments (tried on one parameter, before any
-        training)."""
-        params = self._routed_params("optimizer")
-        optimizer = self._optimizer_class()
-        try:
-            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr, **params)
-        except (TypeError, ValueError) as exc:
-            given = ", ".join(f"optimizer__{k}={v!r}" for k, v in params.items())
-            raise ValueError(
-                f"The optimizer {getattr(optimizer, '__name__', optimizer)} "
-                f"does not take lr={self.lr!r}"
-                + (f" with {given}" if given else "")
-                + f": {exc}"
-            ) from exc
 
     def _fit(self, X, y=None, sample_weight=None, **options):
         """``_fit_network``, and on failure the resolved values (``loss_``,
@@ -438,7 +388,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             self.net_.architecture if continuing else self._architecture(**shape)
         )
         self._check_trainable(X, architecture)
-        self._check_optimizer_params()
+        check_optimizer(self.optimizer, self.lr, self._routed_params("optimizer"))
         if X_val is not None:
             X_val, targets_val = self._validate_validation_data(X_val, y_val)
             check_loss_range(self.loss_, X_val, None, self.loss)
@@ -461,67 +411,42 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         with isolated_rng(seed, device):
             if continuing:
                 net = self.net_
-                saved = deepcopy(
-                    (net.module_.state_dict(), net.optimizer_.state_dict())
-                )
-                n_epochs_before = len(net.history)
             else:
                 net = self._build_net(device, architecture, X)
                 net.initialize()
                 if not first_pass:
-                    self._carry_over(self.net_, net)
+                    settings = {"lr": self.lr, **self._routed_params("optimizer")}
+                    carry_over(self.net_, net, settings)
             net.iterator_train__generator.manual_seed(seed)
             options = self._training_options(process_seed(seed), device)
             for name, value in options.items():
                 setattr(net, name, value)
-            rows = self._training_rows(X.shape[0], seed)
-            dataset = InMemoryDataset.from_array(
-                X, targets, device, sample_weight, rows
+            train, valid, epochs = training_sets(
+                X,
+                targets,
+                sample_weight,
+                device,
+                rows=self._training_rows(X.shape[0], seed),
+                validation=None
+                if X_val is None
+                else (X_val, targets_val, sample_weight_val),
+                incremental=incremental,
+                early_stopping=self.early_stopping,
+                validation_fraction=self.validation_fraction,
+                split_seed=self._seed,
+                max_epochs=self.max_epochs,
             )
-            if incremental:
-                train, valid, epochs = dataset, None, 1
-            elif X_val is not None:
-                # every member of an ensemble is validated on every row
-                valid_rows = None
-                if rows is not None:
-                    n_val = X_val.shape[0]
-                    valid_rows = np.broadcast_to(np.arange(n_val), (len(rows), n_val))
-                valid = InMemoryDataset.from_array(
-                    X_val, targets_val, device, sample_weight_val, valid_rows
-                )
-                train, epochs = dataset, self.max_epochs
-            elif self.early_stopping:
-                # Split from the first seed, so that a warm-started fit
-                # validates on the same rows and never on rows it trained on.
-                train, valid = train_validation_split(
-                    dataset,
-                    self.validation_fraction,
-                    torch.Generator().manual_seed(self._seed),
-                )
-                epochs = self.max_epochs
-            else:
-                train, valid, epochs = dataset, None, self.max_epochs
             if self.batch_norm and len(train) < 2:
                 raise ValueError(
                     "batch_norm=True needs at least 2 training samples, got "
                     f"{len(train)} after the validation split."
                 )
             try:
-                net.fit_epochs(train, valid, epochs=epochs)
+                with restored_on_failure(net) if continuing else nullcontext():
+                    net.fit_epochs(train, valid, epochs=epochs)
             except BaseException:
-                if continuing:
-                    net.module_.load_state_dict(saved[0])
-                    net.optimizer_.load_state_dict(saved[1])
-                    del net.history[n_epochs_before:]
-                elif first_pass:
-                    for name in (
-                        "net_",
-                        "history_",
-                        "n_iter_",
-                        "n_components_",
-                        "n_parameters_",
-                        "hidden_layer_sizes_",
-                    ):
+                if first_pass:
+                    for name in FITTED_ATTRIBUTES:
                         self.__dict__.pop(name, None)
                 raise
         self.net_ = net
@@ -534,59 +459,8 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         if not incremental:
-            self._warn_if_codes_constant(X)
+            warn_if_codes_constant(self._transform, X)
         return X, sample_weight
-
-    def _warn_if_codes_constant(self, X, n_rows=1024):
-        """Warn when most code units take one value on every training row (a
-        sample of ``n_rows``): the encoder ignores its input, the failure of
-        dead ReLU units that the tutorials warn about."""
-        # a view of X; from larger X exactly n_rows rows
-        sample = X[:: max(1, X.shape[0] // n_rows)][:n_rows]
-        # identical rows (no column varies): constant codes say nothing. Per
-        # column, not np.unique over rows, whose sorted copies of the sample
-        # took more memory than the training itself (24 MB at 2000 features)
-        if sp.issparse(sample):
-            varies = (sample.max(axis=0) - sample.min(axis=0)).count_nonzero()
-        else:
-            varies = np.ptp(sample, axis=0).any()
-        if not varies:
-            return
-        codes = self._transform(sample)
-        constant = np.ptp(codes, axis=0) == 0
-        if constant.sum() * 2 > constant.size:
-            warnings.warn(
-                f"{constant.sum()} of the {constant.size} code units take the "
-                "same value on every training row: the encoder ignores its "
-                "input. Usual causes: hidden ReLU units that died during "
-                "training (try a lower lr, activation='leaky_relu' or 'elu', "
-                "or batch_norm=True), or input that is not scaled.",
-                UserWarning,
-                stacklevel=3,
-            )
-
-    def _carry_over(self, old, new):
-        """Copy the fitted state of net ``old`` into the freshly built
-        ``new`` (a warm-started fit)."""
-        changed = sorted(
-            key
-            for key, value in new.architecture.items()
-            if not _same(old.architecture.get(key), value)
-        )
-        if changed:
-            raise ValueError(
-                "warm_start=True continues the fitted network, but its "
-                f"architecture changed ({', '.join(changed)}); set "
-                "warm_start=False to start afresh."
-            )
-        new.module_.load_state_dict(old.module_.state_dict())
-        if type(old.optimizer_) is type(new.optimizer_):
-            new.optimizer_.load_state_dict(old.optimizer_.state_dict())
-            # the settings given now, over those saved with the state
-            settings = {"lr": self.lr, **self._routed_params("optimizer")}
-            for group in new.optimizer_.param_groups:
-                group.update(settings)
-        new.history = old.history
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

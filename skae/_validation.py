@@ -2,6 +2,8 @@
 and scikit-learn only, no torch): the estimators and the plotting module
 share them."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -146,3 +148,33 @@ def check_sample_weight(sample_weight, X):
     return _check_sample_weight(
         sample_weight, X, dtype=np.float32, ensure_non_negative=True
     )
+
+
+def warn_if_codes_constant(transform, X, n_rows=1024):
+    """Warn when most code units take one value on every training row of
+    ``X`` (a sample of ``n_rows``, coded by ``transform``): the encoder
+    ignores its input, the failure of dead ReLU units that the tutorials warn
+    about. Called by ``fit``, whose caller the warning points to."""
+    # a view of X; from larger X exactly n_rows rows
+    sample = X[:: max(1, X.shape[0] // n_rows)][:n_rows]
+    # identical rows (no column varies): constant codes say nothing. Per
+    # column, not np.unique over rows, whose sorted copies of the sample
+    # took more memory than the training itself (24 MB at 2000 features)
+    if sp.issparse(sample):
+        varies = (sample.max(axis=0) - sample.min(axis=0)).count_nonzero()
+    else:
+        varies = np.ptp(sample, axis=0).any()
+    if not varies:
+        return
+    codes = transform(sample)
+    constant = np.ptp(codes, axis=0) == 0
+    if constant.sum() * 2 > constant.size:
+        warnings.warn(
+            f"{constant.sum()} of the {constant.size} code units take the "
+            "same value on every training row: the encoder ignores its "
+            "input. Usual causes: hidden ReLU units that died during "
+            "training (try a lower lr, activation='leaky_relu' or 'elu', "
+            "or batch_norm=True), or input that is not scaled.",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -20,6 +20,7 @@ from skae import (
     SupervisedAutoencoder,
     VariationalAutoencoder,
 )
+from skae._validation import warn_if_codes_constant
 
 ESTIMATORS = [
     AutoencoderTransformer,
@@ -344,7 +345,7 @@ def test_the_codes_check_copies_no_rows():
     est._transform = lambda sample: seen.append(sample) or transform(sample)
     tracemalloc.start()
     try:
-        est._warn_if_codes_constant(X)
+        warn_if_codes_constant(est._transform, X)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import gen_batches
 from sklearn.utils.validation import assert_all_finite
 
 from .._torch_network import module_cost
@@ -303,19 +302,25 @@ def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
     # numpy writes each batch into the block: any dtype, order or strides,
     # and sparse rows, without another copy
     block_array = block.numpy()
+    on_cpu = torch.device(device).type == "cpu"
     sparse = sp.issparse(X)
-    for rows in gen_batches(X.shape[0], block_rows):
-        n_rows = rows.stop - rows.start
-        if sparse and X.dtype == np.float32:
+    n_samples = X.shape[0]
+    for start in range(0, n_samples, block_rows):
+        rows = slice(start, min(start + block_rows, n_samples))
+        n_rows = rows.stop - start
+        if not sparse:
+            block_array[:n_rows] = X[rows]
+        elif X.dtype == np.float32:
             X[rows].toarray(out=block_array[:n_rows])
         else:
-            block_array[:n_rows] = X[rows].toarray() if sparse else X[rows]
+            block_array[:n_rows] = X[rows].toarray()
         if n_rows < block_rows:
             block_array[n_rows:] = 0
-        if check_finite and not math.isfinite(block[:n_rows].sum().item()):
-            # finite values may overflow the sum: decide element-wise
+        # one reduction; the element-wise test only when it fails (finite
+        # values may overflow the sum)
+        if check_finite and not math.isfinite(block_array[:n_rows].sum()):
             assert_all_finite(X[rows], estimator_name=name, input_name="X")
-        yield rows, block.to(device)
+        yield rows, block if on_cpu else block.to(device)
 
 
 def map_blocks(
@@ -328,21 +333,17 @@ def map_blocks(
     module that ``fn`` runs must be in evaluation mode."""
     shape = (X.shape[0], *(() if n_outputs is None else np.atleast_1d(n_outputs)))
     out = np.empty(shape, dtype=dtype)
-    out_tensor = torch.from_numpy(out)  # copies from any device land here
     with torch.no_grad():
         for rows, block in inference_blocks(X, block_rows, device, **block_options):
             # copied out before the block is refilled
-            result = fn(block)[: rows.stop - rows.start]
-            # one reduction; the element-wise test only when it fails
-            # (finite values whose sum overflows)
-            if not math.isfinite(result.sum().item()) and not (
-                torch.isfinite(result).all()
-            ):
-                raise ValueError(
-                    "The network's output is not finite for some of these "
-                    "rows: their values are too large for its float32 "
-                    "arithmetic, or far outside the range it was trained "
-                    "on. Scale the input as the training data was scaled."
-                )
-            out_tensor[rows] = result
+            out[rows] = fn(block)[: rows.stop - rows.start].cpu().numpy()
+    # one reduction over all outputs; the element-wise test only when it
+    # fails (finite values whose sum overflows)
+    if not math.isfinite(out.sum()) and not np.isfinite(out).all():
+        raise ValueError(
+            "The network's output is not finite for some of these "
+            "rows: their values are too large for its float32 "
+            "arithmetic, or far outside the range it was trained "
+            "on. Scale the input as the training data was scaled."
+        )
     return out
