@@ -345,6 +345,10 @@ def write_tables(args, runs):
     for row in rows:
         for column in columns:
             row.setdefault(column, "")
+    # the seeds of every run in the tables, stored runs included
+    args = argparse.Namespace(
+        **{**vars(args), "seeds": sorted({r["seed"] for r in runs})}
+    )
     write_seed_results("defaults_grid", args, grid_rows, runs, meta)
     write_seed_results("defaults", args, rows, runs, meta, columns=columns)
 
