@@ -1,9 +1,11 @@
 """The skorch net that trains every skae estimator."""
 
+import inspect
 import math
 import os
 import warnings
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 import torch
@@ -25,6 +27,68 @@ OPTIMIZERS = {
 
 class NonFiniteLossError(ValueError):
     """Raised when the training loss becomes NaN or infinite."""
+
+
+def _fused_devices():
+    """The device types that have fused optimizer kernels (torch's private
+    list; the CPU and CUDA where it is missing)."""
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+        return set(_get_fused_kernels_supported_devices())
+    except (ImportError, AttributeError):  # pragma: no cover - another torch
+        return {"cpu", "cuda"}
+
+
+@cache
+def _step_options(optimizer):
+    """The names among ``fused`` and ``foreach`` that ``optimizer``'s
+    constructor takes, fused first; none for any class but torch's own."""
+    if not (
+        isinstance(optimizer, type)
+        and issubclass(optimizer, torch.optim.Optimizer)
+        and optimizer.__module__.startswith("torch.optim")
+    ):
+        return ()
+    try:
+        accepted = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return ()
+    return tuple(name for name in ("fused", "foreach") if name in accepted)
+
+
+def fast_step_option(optimizer, params, kwargs):
+    """``{"fused": True}`` or ``{"foreach": True}``: how ``optimizer`` (a
+    class) updates ``params`` in one or a few kernels instead of several per
+    parameter, or ``{}`` where it cannot or should not.
+
+    torch's own optimizers step one parameter at a time on the CPU unless
+    told otherwise, a dozen small operations per parameter, which dominate
+    a small network's step. The fused step is taken for torch's own classes
+    that take ``fused`` (Adam, AdamW, SGD, Adagrad, ...), when every
+    parameter is a dense floating-point tensor on a device with fused
+    kernels; ``foreach`` for those that only take that (RMSprop, ...). Never
+    for a user's own optimizer class (a subclass included: its ``step`` may
+    not honour it), nor when ``kwargs`` (the ``optimizer__*`` arguments)
+    set ``fused`` or ``foreach`` themselves.
+    """
+    options = _step_options(optimizer)
+    if not options or "fused" in kwargs or "foreach" in kwargs:
+        return {}
+    dense = all(
+        isinstance(p, torch.Tensor)
+        and p.is_floating_point()
+        and p.layout == torch.strided
+        and not p.is_sparse
+        for p in params
+    )
+    if not params or not dense:
+        return {}
+    if options[0] == "fused" and {p.device.type for p in params} <= _fused_devices():
+        return {"fused": True}
+    if "foreach" in options:
+        return {"foreach": True}
+    return {}
 
 
 class AutoencoderNet(NeuralNet):
@@ -66,6 +130,28 @@ class AutoencoderNet(NeuralNet):
         if y is not None:
             y = torch.as_tensor(np.asarray(y))
         return InMemoryDataset(X, y, device=self.device)
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """skorch's, with the optimizer's fused (or multi-tensor) step where
+        it is safe (see :func:`fast_step_option`), and without it when the
+        optimizer refuses it."""
+        named = list(self.get_all_learnable_params())
+        args, kwargs = self.get_params_for_optimizer("optimizer", iter(named))
+        option = fast_step_option(self.optimizer, [p for _, p in named], kwargs)
+        # fused steps take no sparse gradients (an embedding's, say)
+        if option and any(
+            getattr(m, "sparse", False) is True for m in self.module_.modules()
+        ):
+            option = {}
+        if option:
+            try:
+                self.optimizer_ = self.optimizer(*args, **kwargs, **option)
+                return self
+            except (TypeError, ValueError, RuntimeError):
+                # an argument it cannot be fused with (differentiable=True)
+                args, kwargs = self.get_params_for_optimizer("optimizer", iter(named))
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
