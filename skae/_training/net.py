@@ -241,40 +241,91 @@ class AutoencoderNet(NeuralNet):
         self._step_optimizer(step_fn)
         return step
 
+    # Batch losses are read from the device (a host sync on a GPU, a call
+    # into torch's dispatcher on the CPU) this many at a time, unless a
+    # callback is called per batch and may read them from the history.
+    LOSS_READ_INTERVAL = 32
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
         # Set the mode once per epoch rather than once per batch.
         self._set_training(training)
         run = self._data_parallel
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
+        interval = self.LOSS_READ_INTERVAL
+        if (
+            run is not None
+            or self._listeners["on_batch_begin"]
+            or self._listeners["on_batch_end"]
+        ):
+            interval = 1
+        batches = self.history[-1]["batches"]
+        # (batch number, its history record, its loss tensor), not yet read
+        pending = []
         batch_count = 0
-        for batch in iterator:
-            self._notify_batch("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            n_rows = batch[0].shape[-2]  # (members, rows, features) for an ensemble
-            if run is None:
-                loss = step["loss"].item()
-            else:
-                # Every process records the mean over all processes' rows,
-                # so that stopping rules decide alike everywhere, and a
-                # non-finite loss on one process stops all of them.
-                loss, n_rows = run.mean_loss(step["loss"], n_rows)
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
-                    f"batch {batch_count + 1}, so training stopped. Usual causes: "
-                    "input that is not scaled (put a StandardScaler or MinMaxScaler "
-                    "before the autoencoder), a learning rate that is too high "
-                    f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
-                    "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
+        try:
+            for batch in iterator:
+                self._notify_batch("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                batch_count += 1
+                record = batches[-1]
+                n_rows = batch[0].shape[-2]  # (members, rows, features): ensemble
+                if run is None:
+                    record[loss_key] = None  # read below, with the others
+                    pending.append((batch_count, record, step["loss"].detach()))
+                    if len(pending) >= interval:
+                        self._read_losses(pending, prefix)
+                else:
+                    # Every process records the mean over all processes'
+                    # rows, so that stopping rules decide alike everywhere,
+                    # and a non-finite loss on one process stops all of them.
+                    loss, n_rows = run.mean_loss(step["loss"], n_rows)
+                    record[loss_key] = loss
+                    if not math.isfinite(loss):
+                        raise self._non_finite(prefix, loss, batch_count)
+                record[size_key] = n_rows
+                self._notify_batch(
+                    "on_batch_end", batch=batch, training=training, **step
                 )
-            self.history.record_batch(prefix + "_loss", loss)
-            self.history.record_batch(prefix + "_batch_size", n_rows)
-            self._notify_batch("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
+            self._read_losses(pending, prefix)
+        except Exception as exc:
+            # A step after a non-finite loss may fail on its own (a BCE loss
+            # refuses NaN outputs): the loss is the error to report.
+            if not isinstance(exc, NonFiniteLossError):
+                self._read_losses(pending, prefix, cause=exc)
+            raise
         if run is not None and training:
             run.sync_buffers()
         self.history.record(prefix + "_batch_count", batch_count)
+
+    def _read_losses(self, pending, prefix, cause=None):
+        """Write the ``pending`` batches' losses into their history records,
+        in one read from the device, and empty it; a
+        :class:`NonFiniteLossError` for the first that is not finite."""
+        if not pending:
+            return
+        losses = [loss for *_, loss in pending]
+        if len({loss.dtype for loss in losses}) == 1:
+            values = torch.stack(losses).tolist()
+        else:  # pragma: no cover - a user's criterion of mixed precision
+            values = [loss.item() for loss in losses]
+        for (batch_number, record, _), value in zip(pending, values, strict=True):
+            record[prefix + "_loss"] = value
+            if not math.isfinite(value):
+                pending.clear()
+                raise self._non_finite(prefix, value, batch_number) from cause
+        pending.clear()
+
+    def _non_finite(self, prefix, loss, batch_number):
+        return NonFiniteLossError(
+            f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
+            f"batch {batch_number}, so training stopped. Usual causes: "
+            "input that is not scaled (put a StandardScaler or MinMaxScaler "
+            "before the autoencoder), a learning rate that is too high "
+            f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
+            "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
+        )
 
     def fit_epochs(self, train, valid=None, *, epochs):
         """Train for up to ``epochs`` epochs on ``train``, scoring ``valid``.
