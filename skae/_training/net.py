@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
-from .callbacks import StopTraining, listens_to
+from .callbacks import QuietPrintLog, StopTraining, listens_to
 from .data import InMemoryDataset
 from .distributed import DataParallelRun, data_parallel_world
 from .randomness import isolated_rng
@@ -130,6 +130,14 @@ class AutoencoderNet(NeuralNet):
         if y is not None:
             y = torch.as_tensor(np.asarray(y))
         return InMemoryDataset(X, y, device=self.device)
+
+    @property
+    def _default_callbacks(self):
+        # skorch's PrintLog builds its table every epoch, printed or not
+        return [
+            (name, QuietPrintLog() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def initialize_optimizer(self, triggered_directly=None):
         """skorch's, with the optimizer's fused (or multi-tensor) step where
