@@ -1,7 +1,7 @@
-"""skorch callbacks that every skae net uses: early stopping and the epoch
-progress bar."""
+"""skorch callbacks that every skae net uses: early stopping, the epoch
+progress bar and the epoch table."""
 
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 
 
@@ -76,6 +76,18 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+class QuietPrintLog(PrintLog):
+    """skorch's ``PrintLog`` (the table of ``verbose=2``), which builds no
+    table when it prints none: skorch's formats every epoch's row with
+    ``tabulate`` even when the net is silent, a millisecond or more a fit
+    that prints nothing."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.sink is print and not net.verbose:
+            return
+        super().on_epoch_end(net, **kwargs)
 
 
 def listens_to(callback, method):

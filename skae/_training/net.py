@@ -1,15 +1,18 @@
 """The skorch net that trains every skae estimator."""
 
+import inspect
 import math
 import os
 import warnings
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.history import History
 
-from .callbacks import StopTraining, listens_to
+from .callbacks import QuietPrintLog, StopTraining, listens_to
 from .data import InMemoryDataset
 from .distributed import DataParallelRun, data_parallel_world
 from .randomness import isolated_rng
@@ -25,6 +28,68 @@ OPTIMIZERS = {
 
 class NonFiniteLossError(ValueError):
     """Raised when the training loss becomes NaN or infinite."""
+
+
+def _fused_devices():
+    """The device types that have fused optimizer kernels (torch's private
+    list; the CPU and CUDA where it is missing)."""
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+        return set(_get_fused_kernels_supported_devices())
+    except (ImportError, AttributeError):  # pragma: no cover - another torch
+        return {"cpu", "cuda"}
+
+
+@cache
+def _step_options(optimizer):
+    """The names among ``fused`` and ``foreach`` that ``optimizer``'s
+    constructor takes, fused first; none for any class but torch's own."""
+    if not (
+        isinstance(optimizer, type)
+        and issubclass(optimizer, torch.optim.Optimizer)
+        and optimizer.__module__.startswith("torch.optim")
+    ):
+        return ()
+    try:
+        accepted = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return ()
+    return tuple(name for name in ("fused", "foreach") if name in accepted)
+
+
+def fast_step_option(optimizer, params, kwargs):
+    """``{"fused": True}`` or ``{"foreach": True}``: how ``optimizer`` (a
+    class) updates ``params`` in one or a few kernels instead of several per
+    parameter, or ``{}`` where it cannot or should not.
+
+    torch's own optimizers step one parameter at a time on the CPU unless
+    told otherwise, a dozen small operations per parameter, which dominate
+    a small network's step. The fused step is taken for torch's own classes
+    that take ``fused`` (Adam, AdamW, SGD, Adagrad, ...), when every
+    parameter is a dense floating-point tensor on a device with fused
+    kernels; ``foreach`` for those that only take that (RMSprop, ...). Never
+    for a user's own optimizer class (a subclass included: its ``step`` may
+    not honour it), nor when ``kwargs`` (the ``optimizer__*`` arguments)
+    set ``fused`` or ``foreach`` themselves.
+    """
+    options = _step_options(optimizer)
+    if not options or "fused" in kwargs or "foreach" in kwargs:
+        return {}
+    dense = all(
+        isinstance(p, torch.Tensor)
+        and p.is_floating_point()
+        and p.layout == torch.strided
+        and not p.is_sparse
+        for p in params
+    )
+    if not params or not dense:
+        return {}
+    if options[0] == "fused" and {p.device.type for p in params} <= _fused_devices():
+        return {"fused": True}
+    if "foreach" in options:
+        return {"foreach": True}
+    return {}
 
 
 class AutoencoderNet(NeuralNet):
@@ -67,6 +132,36 @@ class AutoencoderNet(NeuralNet):
             y = torch.as_tensor(np.asarray(y))
         return InMemoryDataset(X, y, device=self.device)
 
+    @property
+    def _default_callbacks(self):
+        # skorch's PrintLog builds its table every epoch, printed or not
+        return [
+            (name, QuietPrintLog() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """skorch's, with the optimizer's fused (or multi-tensor) step where
+        it is safe (see :func:`fast_step_option`), and without it when the
+        optimizer refuses it."""
+        named = list(self.get_all_learnable_params())
+        args, kwargs = self.get_params_for_optimizer("optimizer", iter(named))
+        option = fast_step_option(self.optimizer, [p for _, p in named], kwargs)
+        # fused steps take no sparse gradients (an embedding's, say)
+        if option and any(
+            getattr(m, "sparse", False) is True for m in self.module_.modules()
+        ):
+            option = {}
+        if option:
+            try:
+                self.optimizer_ = self.optimizer(*args, **kwargs, **option)
+                return self
+            except (TypeError, ValueError, RuntimeError):
+                # an argument it cannot be fused with (differentiable=True)
+                args, kwargs = self.get_params_for_optimizer("optimizer", iter(named))
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
     def initialize_callbacks(self):
         super().initialize_callbacks()
         # The callbacks that implement each per-batch method: skorch calls
@@ -76,6 +171,31 @@ class AutoencoderNet(NeuralNet):
             for method in ("on_batch_begin", "on_batch_end", "on_grad_computed")
         }
         return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        # skorch's ``history.new_batch()``, without the history's indexing
+        # machinery (several microseconds a batch)
+        history = self.history
+        if type(history) is History:
+            list.__getitem__(history, -1)["batches"].append({})
+        else:
+            history.new_batch()
+
+    def _zero_grad_optimizer(self, set_to_none=None):
+        # torch's ``zero_grad()`` sets the gradients to None through its
+        # profiling and compile-guard wrappers, a noticeable part of a small
+        # network's step; done here directly when it is torch's own method
+        optimizer = getattr(self, "optimizer_", None)
+        if (
+            set_to_none is None
+            and self._optimizers == ["optimizer"]
+            and type(optimizer).zero_grad is torch.optim.Optimizer.zero_grad
+        ):
+            for group in optimizer.param_groups:
+                for param in group["params"]:
+                    param.grad = None
+            return
+        super()._zero_grad_optimizer(set_to_none)
 
     def _notify_batch(self, method, **cb_kwargs):
         """``notify(method, ...)`` for a batch method, calling only the
@@ -155,40 +275,91 @@ class AutoencoderNet(NeuralNet):
         self._step_optimizer(step_fn)
         return step
 
+    # Batch losses are read from the device (a host sync on a GPU, a call
+    # into torch's dispatcher on the CPU) this many at a time, unless a
+    # callback is called per batch and may read them from the history.
+    LOSS_READ_INTERVAL = 32
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
         # Set the mode once per epoch rather than once per batch.
         self._set_training(training)
         run = self._data_parallel
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
+        interval = self.LOSS_READ_INTERVAL
+        if (
+            run is not None
+            or self._listeners["on_batch_begin"]
+            or self._listeners["on_batch_end"]
+        ):
+            interval = 1
+        batches = self.history[-1]["batches"]
+        # (batch number, its history record, its loss tensor), not yet read
+        pending = []
         batch_count = 0
-        for batch in iterator:
-            self._notify_batch("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            n_rows = batch[0].shape[-2]  # (members, rows, features) for an ensemble
-            if run is None:
-                loss = step["loss"].item()
-            else:
-                # Every process records the mean over all processes' rows,
-                # so that stopping rules decide alike everywhere, and a
-                # non-finite loss on one process stops all of them.
-                loss, n_rows = run.mean_loss(step["loss"], n_rows)
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
-                    f"batch {batch_count + 1}, so training stopped. Usual causes: "
-                    "input that is not scaled (put a StandardScaler or MinMaxScaler "
-                    "before the autoencoder), a learning rate that is too high "
-                    f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
-                    "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
+        try:
+            for batch in iterator:
+                self._notify_batch("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                batch_count += 1
+                record = batches[-1]
+                n_rows = batch[0].shape[-2]  # (members, rows, features): ensemble
+                if run is None:
+                    record[loss_key] = None  # read below, with the others
+                    pending.append((batch_count, record, step["loss"].detach()))
+                    if len(pending) >= interval:
+                        self._read_losses(pending, prefix)
+                else:
+                    # Every process records the mean over all processes'
+                    # rows, so that stopping rules decide alike everywhere,
+                    # and a non-finite loss on one process stops all of them.
+                    loss, n_rows = run.mean_loss(step["loss"], n_rows)
+                    record[loss_key] = loss
+                    if not math.isfinite(loss):
+                        raise self._non_finite(prefix, loss, batch_count)
+                record[size_key] = n_rows
+                self._notify_batch(
+                    "on_batch_end", batch=batch, training=training, **step
                 )
-            self.history.record_batch(prefix + "_loss", loss)
-            self.history.record_batch(prefix + "_batch_size", n_rows)
-            self._notify_batch("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
+            self._read_losses(pending, prefix)
+        except Exception as exc:
+            # A step after a non-finite loss may fail on its own (a BCE loss
+            # refuses NaN outputs): the loss is the error to report.
+            if not isinstance(exc, NonFiniteLossError):
+                self._read_losses(pending, prefix, cause=exc)
+            raise
         if run is not None and training:
             run.sync_buffers()
         self.history.record(prefix + "_batch_count", batch_count)
+
+    def _read_losses(self, pending, prefix, cause=None):
+        """Write the ``pending`` batches' losses into their history records,
+        in one read from the device, and empty it; a
+        :class:`NonFiniteLossError` for the first that is not finite."""
+        if not pending:
+            return
+        losses = [loss for *_, loss in pending]
+        if len({loss.dtype for loss in losses}) == 1:
+            values = torch.stack(losses).tolist()
+        else:  # pragma: no cover - a user's criterion of mixed precision
+            values = [loss.item() for loss in losses]
+        for (batch_number, record, _), value in zip(pending, values, strict=True):
+            record[prefix + "_loss"] = value
+            if not math.isfinite(value):
+                pending.clear()
+                raise self._non_finite(prefix, value, batch_number) from cause
+        pending.clear()
+
+    def _non_finite(self, prefix, loss, batch_number):
+        return NonFiniteLossError(
+            f"The {prefix} loss became {loss} at epoch {len(self.history)}, "
+            f"batch {batch_number}, so training stopped. Usual causes: "
+            "input that is not scaled (put a StandardScaler or MinMaxScaler "
+            "before the autoencoder), a learning rate that is too high "
+            f"(lr={self.lr}; try a tenth of it, or clip the gradients with "
+            "max_grad_norm), or a sigmoid/BCE output on data outside [0, 1]."
+        )
 
     def fit_epochs(self, train, valid=None, *, epochs):
         """Train for up to ``epochs`` epochs on ``train``, scoring ``valid``.
