@@ -20,24 +20,12 @@ import sys
 
 import numpy as np
 import torch
-from torch import nn
+from conftest import PUBLIC_ESTIMATORS, SHARED_TEST_PARAMS, UserDecoder, UserEncoder
+from sklearn.base import is_classifier
 
-from skae import (
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    ReconstructionOutlierDetector,
-    SupervisedAutoencoder,
-    VariationalAutoencoder,
-)
+from skae import AutoencoderTransformer
 from skae._training import data as training_data
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    SupervisedAutoencoder,
-    ReconstructionOutlierDetector,
-    VariationalAutoencoder,
-]
 # A 32 -> 8 layer: with MKL_CBWR=COMPATIBLE on an AMD Zen 5 CPU, MKL's sgemm
 # gives its rows other bits at 16 or more rows than at 8.
 ARCHITECTURES = {
@@ -53,27 +41,12 @@ BLOCK_ROWS = 64
 ALONE = (0, 1, 62, 63, 64, 65, 127, 128, 148, 149)
 
 
-class UserEncoder(nn.Module):
-    def __init__(self, n_features, n_components):
-        super().__init__()
-        self.layer = nn.Linear(n_features, n_components)
-
-    def forward(self, X):
-        return self.layer(X)
-
-
-class UserDecoder(UserEncoder):
-    def __init__(self, n_components, n_features):
-        super().__init__(n_components, n_features)
-
-
 def cases():
     """``(name, unfitted estimator)`` for every estimator and network."""
-    for cls in ESTIMATORS:
+    for cls in PUBLIC_ESTIMATORS:
         for name, arch in ARCHITECTURES.items():
-            if cls is ReconstructionOutlierDetector:
-                # three members take the ensemble's paths in less time
-                arch = {**arch, "n_estimators": 3}
+            # (three members take the ensemble's paths in less time)
+            arch = {**arch, **SHARED_TEST_PARAMS.get(cls.__name__, {})}
             yield f"{cls.__name__}-{name}", cls(**arch)
     yield (
         "AutoencoderTransformer-user-modules",
@@ -147,7 +120,7 @@ def mismatches(est, X, rows=ALONE):
 
 def fitted(est, X, y):
     est.set_params(max_epochs=2, random_state=0, device="cpu")
-    return est.fit(X, y) if isinstance(est, SupervisedAutoencoder) else est.fit(X)
+    return est.fit(X, y if is_classifier(est) else None)
 
 
 def main():
