@@ -20,7 +20,13 @@ import sys
 
 import numpy as np
 import torch
-from conftest import PUBLIC_ESTIMATORS, SHARED_TEST_PARAMS, UserDecoder, UserEncoder
+from conftest import (
+    PUBLIC_ESTIMATORS,
+    SHARED_TEST_PARAMS,
+    UserDecoder,
+    UserEncoder,
+    row_outputs,
+)
 from sklearn.base import is_classifier
 
 from skae import AutoencoderTransformer
@@ -59,25 +65,6 @@ def data():
     return rng.random((N_ROWS, N_FEATURES)), np.arange(N_ROWS) % 3
 
 
-def outputs(est, X, Z):
-    """Every per-row output of a fitted estimator for rows ``X`` and codes
-    ``Z``, by method name."""
-    out = {}
-    for method in (
-        "transform",
-        "predict",
-        "predict_proba",
-        "decision_function",
-        "score_samples",
-        "feature_errors",
-    ):
-        if hasattr(est, method):
-            out[method] = getattr(est, method)(X)
-    if hasattr(est, "inverse_transform"):
-        out["inverse_transform"] = est.inverse_transform(Z)
-    return out
-
-
 def misaligned(X):
     """A float32 copy of ``X`` starting 4 bytes past a 64-byte boundary."""
     buffer = np.empty(X.size + 16, dtype=np.float32)
@@ -95,21 +82,21 @@ def mismatches(est, X, rows=ALONE):
     Z = None
     if hasattr(est, "transform"):
         Z = rng.standard_normal((len(X), est.transform(X[:1]).shape[1]))
-    whole = outputs(est, X, Z)
+    whole = row_outputs(est, X, Z)
     order = rng.permutation(len(X))
     found = []
     variants = {
         "in another order": (
-            outputs(est, X[order], None if Z is None else Z[order]),
+            row_outputs(est, X[order], None if Z is None else Z[order]),
             order,
         ),
         "misaligned float32": (
-            outputs(est, misaligned(X), None if Z is None else misaligned(Z)),
+            row_outputs(est, misaligned(X), None if Z is None else misaligned(Z)),
             np.arange(len(X)),
         ),
     }
     for i in rows:
-        alone = outputs(est, X[i : i + 1], None if Z is None else Z[i : i + 1])
+        alone = row_outputs(est, X[i : i + 1], None if Z is None else Z[i : i + 1])
         variants[f"row {i} alone"] = (alone, [i])
     for variant, (got, index) in variants.items():
         for method, value in got.items():

@@ -8,6 +8,9 @@ the batch invariance script) import ``PUBLIC_ESTIMATORS`` from here.
 """
 
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +46,42 @@ SMALL = {
     "n_components": 2,
     "hidden_layer_sizes": (8,),
     "max_epochs": 3,
+    "device": "cpu",
+    "random_state": 0,
+}
+
+
+# The methods that give one output per row, on the estimators that have them.
+ROW_METHODS = (
+    "transform",
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "score_samples",
+    "feature_errors",
+)
+
+
+def row_outputs(est, X, Z=None):
+    """Every per-row output of the fitted ``est`` for rows ``X``, by method
+    name; ``inverse_transform`` decodes ``Z`` (by default the codes of
+    ``X``)."""
+    out = {
+        method: getattr(est, method)(X)
+        for method in ROW_METHODS
+        if hasattr(est, method)
+    }
+    if hasattr(est, "inverse_transform"):
+        out["inverse_transform"] = est.inverse_transform(
+            out["transform"] if Z is None else Z
+        )
+    return out
+
+
+# Estimators fitted for a figure, whose quality the figure does not need.
+FAST = {
+    "hidden_layer_sizes": (16,),
+    "max_epochs": 2,
     "device": "cpu",
     "random_state": 0,
 }
@@ -161,6 +200,43 @@ class UserEncoder(nn.Module):
 class UserDecoder(UserEncoder):
     def __init__(self, n_components, n_features, bias=True):
         super().__init__(n_components, n_features, bias)
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test drew."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def run_without_torch(code):
+    """Run ``code`` in a fresh interpreter where torch and skorch cannot be
+    imported and ``skae`` is its bare package (its ``__init__`` needs torch);
+    assert that it succeeds."""
+    prelude = f"""
+import importlib.abc, sys, types
+
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "skorch"):
+            raise ModuleNotFoundError(f"{{name}} is blocked")
+
+
+sys.meta_path.insert(0, NoTorch())
+package = types.ModuleType("skae")
+package.__path__ = [{str(Path(skae.__file__).parent)!r}]
+sys.modules["skae"] = package
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture

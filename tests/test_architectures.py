@@ -149,7 +149,12 @@ def test_channels_last_rows_give_the_same_model(make_estimator):
     images = rng.random((30, 3, 6, 5)).astype(np.float32)  # (C, H, W)
     chw = images.reshape(30, -1)
     hwc = images.transpose(0, 2, 3, 1).reshape(30, -1)
-    params = {"n_components": 4, "conv_channels": (4,), "max_epochs": 3}
+    params = {
+        "n_components": 4,
+        "conv_channels": (4,),
+        "hidden_layer_sizes": (8,),
+        "max_epochs": 3,
+    }
     first = make_estimator(AutoencoderTransformer, image_shape=(3, 6, 5), **params).fit(
         chw
     )

@@ -34,22 +34,9 @@ class Recorder:
 def test_noise_is_fresh_every_epoch_and_repeats_under_a_seed(X, make_estimator):
     # one batch per epoch: the same rows, corrupted anew each time
     first, second = Recorder(), Recorder()
-    make_estimator(
-        DenoisingAutoencoder,
-        noise=first,
-        batch_size=64,
-        max_epochs=3,
-        tol=0,
-        clip=False,
-    ).fit(X)
-    make_estimator(
-        DenoisingAutoencoder,
-        noise=second,
-        batch_size=64,
-        max_epochs=3,
-        tol=0,
-        clip=False,
-    ).fit(X)
+    for noise in (first, second):
+        params = {"batch_size": 64, "max_epochs": 3, "tol": 0, "clip": False}
+        make_estimator(DenoisingAutoencoder, noise=noise, **params).fit(X)
     assert len(first.batches) == 3
     assert not np.array_equal(first.batches[0], first.batches[1])
     for a, b in zip(first.batches, second.batches, strict=True):

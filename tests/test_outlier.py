@@ -319,7 +319,11 @@ def test_codes_decode_to_the_data_units(make_estimator):
     # one latent factor on wildly different scales
     X = np.hstack([t, 100 * t, 1e4 * t + 5e4]) + 0.01 * rng.normal(size=(300, 3))
     detector = make_estimator(
-        ReconstructionOutlierDetector, n_components=1, n_estimators=3, max_epochs=60
+        ReconstructionOutlierDetector,
+        n_components=1,
+        n_estimators=3,
+        hidden_layer_sizes=(8,),
+        max_epochs=60,
     ).fit(X)
     codes = detector.transform(X)
     assert codes.shape == (300, 3)  # each member's code

@@ -16,6 +16,7 @@ from conftest import (
     SHARED_TEST_PARAMS,
     UserDecoder,
     UserEncoder,
+    row_outputs,
 )
 from numpy.testing import assert_array_equal
 
@@ -59,18 +60,7 @@ def fitted(cls, arch, data):
 
 def outputs(est, X):
     """Everything a fitted estimator computes, by method name."""
-    out = {}
-    for method in (
-        "transform",
-        "predict",
-        "predict_proba",
-        "decision_function",
-        "score_samples",
-    ):
-        if hasattr(est, method):
-            out[method] = getattr(est, method)(X)
-    if hasattr(est, "inverse_transform"):
-        out["inverse_transform"] = est.inverse_transform(out["transform"])
+    out = row_outputs(est, X)
     if hasattr(est, "sample"):
         out["sample"] = est.sample(5, random_state=0)
     return out

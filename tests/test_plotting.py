@@ -5,11 +5,11 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import FAST, run_without_torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -32,13 +32,7 @@ mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=2, device="cpu", random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
@@ -395,28 +389,11 @@ def test_submodule_of_skae():
 def test_import_needs_neither_torch_nor_matplotlib():
     """skae.plotting imports with torch and skorch unimportable, and loads
     matplotlib only when drawing; ``import skae`` does not load it."""
-    code = f"""
-import importlib.abc, sys, types
-
-
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "skorch"):
-            raise ModuleNotFoundError(f"{{name}} is blocked")
-
-
-sys.meta_path.insert(0, NoTorch())
-package = types.ModuleType("skae")  # skae without its __init__ (which needs torch)
-package.__path__ = [{str(Path(skae.__file__).parent)!r}]
-sys.modules["skae"] = package
+    run_without_torch("""
 import skae.plotting
-roots = {{name.split(".")[0] for name in sys.modules}}
-assert not {{"torch", "skorch", "matplotlib"}} & roots, roots
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+roots = {name.split(".")[0] for name in sys.modules}
+assert not {"torch", "skorch", "matplotlib"} & roots, roots
+""")
     result = subprocess.run(
         [
             sys.executable,

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import FAST
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 from sklearn.cluster import KMeans
@@ -28,15 +29,11 @@ mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=2, device="cpu", random_state=0)
 # The standard normal's 5th to 95th percentiles, 15 of them.
 PRIOR_15 = norm.ppf(np.linspace(0.05, 0.95, 15))
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
