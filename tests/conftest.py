@@ -137,11 +137,14 @@ def make_estimator(request):
 def fit_estimator():
     """``fit(est, X, y=None, method="fit", **fit_params)``: ``est.fit`` (or
     ``partial_fit``) on ``X``, with labels made up for a classifier when
-    ``y`` (or ``y_val``, beside ``X_val``) is not given."""
+    ``y`` (or ``y_val``, beside ``X_val``) is not given, and its ``classes``
+    for a first ``partial_fit``."""
 
     def fit(est, X, y=None, method="fit", **fit_params):
         if is_classifier(est):
             y = labels(X.shape[0]) if y is None else y
+            if method == "partial_fit" and not hasattr(est, "classes_"):
+                fit_params.setdefault("classes", np.unique(y))
             if fit_params.get("X_val") is not None and "y_val" not in fit_params:
                 fit_params["y_val"] = labels(fit_params["X_val"].shape[0])
         return getattr(est, method)(X, y, **fit_params)
