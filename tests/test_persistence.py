@@ -220,7 +220,8 @@ def test_weights_round_trip(cls, arch, data, tmp_path):
     path = tmp_path / "weights.safetensors"
     est.save_weights(path)
     # an estimator with the same parameters, fitted one pass on other rows
-    other = cls(2, random_state=1, device="cpu", **arch)
+    params = {**SHARED_TEST_PARAMS.get(cls.__name__, {}), **arch}
+    other = cls(2, random_state=1, device="cpu", **params)
     if cls is SupervisedAutoencoder:
         other.partial_fit(X[:6], y[:6], classes=np.unique(y))
     else:
