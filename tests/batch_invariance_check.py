@@ -20,24 +20,19 @@ import sys
 
 import numpy as np
 import torch
+from conftest import (
+    PUBLIC_ESTIMATORS,
+    SHARED_TEST_PARAMS,
+    UserDecoder,
+    UserEncoder,
+    row_outputs,
+)
+from sklearn.base import is_classifier
 from torch import nn
 
-from skae import (
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    ReconstructionOutlierDetector,
-    SupervisedAutoencoder,
-    VariationalAutoencoder,
-)
+from skae import AutoencoderTransformer
 from skae._training import data as training_data
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    SupervisedAutoencoder,
-    ReconstructionOutlierDetector,
-    VariationalAutoencoder,
-]
 # A 32 -> 8 layer: with MKL_CBWR=COMPATIBLE on an AMD Zen 5 CPU, MKL's sgemm
 # gives its rows other bits at 16 or more rows than at 8.
 ARCHITECTURES = {
@@ -53,27 +48,12 @@ BLOCK_ROWS = training_data.BLOCK_MIN_ROWS
 ALONE = (0, 1, 46, 47, 48, 49, 95, 96, 148, 149)
 
 
-class UserEncoder(nn.Module):
-    def __init__(self, n_features, n_components):
-        super().__init__()
-        self.layer = nn.Linear(n_features, n_components)
-
-    def forward(self, X):
-        return self.layer(X)
-
-
-class UserDecoder(UserEncoder):
-    def __init__(self, n_components, n_features):
-        super().__init__(n_components, n_features)
-
-
 def cases():
     """``(name, unfitted estimator)`` for every estimator and network."""
-    for cls in ESTIMATORS:
+    for cls in PUBLIC_ESTIMATORS:
         for name, arch in ARCHITECTURES.items():
-            if cls is ReconstructionOutlierDetector:
-                # three members take the ensemble's paths in less time
-                arch = {**arch, "n_estimators": 3}
+            # (three members take the ensemble's paths in less time)
+            arch = {**arch, **SHARED_TEST_PARAMS.get(cls.__name__, {})}
             yield f"{cls.__name__}-{name}", cls(**arch)
     yield (
         "AutoencoderTransformer-user-modules",
@@ -84,25 +64,6 @@ def cases():
 def data():
     rng = np.random.default_rng(0)
     return rng.random((N_ROWS, N_FEATURES)), np.arange(N_ROWS) % 3
-
-
-def outputs(est, X, Z):
-    """Every per-row output of a fitted estimator for rows ``X`` and codes
-    ``Z``, by method name."""
-    out = {}
-    for method in (
-        "transform",
-        "predict",
-        "predict_proba",
-        "decision_function",
-        "score_samples",
-        "feature_errors",
-    ):
-        if hasattr(est, method):
-            out[method] = getattr(est, method)(X)
-    if hasattr(est, "inverse_transform"):
-        out["inverse_transform"] = est.inverse_transform(Z)
-    return out
 
 
 def misaligned(X):
@@ -122,21 +83,21 @@ def mismatches(est, X, rows=ALONE):
     Z = None
     if hasattr(est, "transform"):
         Z = rng.standard_normal((len(X), est.transform(X[:1]).shape[1]))
-    whole = outputs(est, X, Z)
+    whole = row_outputs(est, X, Z)
     order = rng.permutation(len(X))
     found = []
     variants = {
         "in another order": (
-            outputs(est, X[order], None if Z is None else Z[order]),
+            row_outputs(est, X[order], None if Z is None else Z[order]),
             order,
         ),
         "misaligned float32": (
-            outputs(est, misaligned(X), None if Z is None else misaligned(Z)),
+            row_outputs(est, misaligned(X), None if Z is None else misaligned(Z)),
             np.arange(len(X)),
         ),
     }
     for i in rows:
-        alone = outputs(est, X[i : i + 1], None if Z is None else Z[i : i + 1])
+        alone = row_outputs(est, X[i : i + 1], None if Z is None else Z[i : i + 1])
         variants[f"row {i} alone"] = (alone, [i])
     for variant, (got, index) in variants.items():
         for method, value in got.items():
@@ -190,7 +151,7 @@ def kernel_mismatches():
 
 def fitted(est, X, y):
     est.set_params(max_epochs=2, random_state=0, device="cpu")
-    return est.fit(X, y) if isinstance(est, SupervisedAutoencoder) else est.fit(X)
+    return est.fit(X, y if is_classifier(est) else None)
 
 
 def main():

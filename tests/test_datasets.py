@@ -7,14 +7,13 @@ import inspect
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_without_torch
 from numpy.testing import assert_array_equal
 
 import skae
@@ -356,31 +355,14 @@ def test_imports_without_torch(mnist_home):
     """skae.datasets neither needs nor loads torch (nor skorch, nor
     matplotlib): it imports and reads MNIST with torch and skorch made
     unimportable."""
-    code = f"""
-import importlib.abc, sys, types
-
-
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "skorch"):
-            raise ModuleNotFoundError(f"{{name}} is blocked")
-
-
-sys.meta_path.insert(0, NoTorch())
-package = types.ModuleType("skae")  # skae without its __init__ (which needs torch)
-package.__path__ = [{str(Path(skae.__file__).parent)!r}]
-sys.modules["skae"] = package
+    run_without_torch(f"""
 from skae.datasets import fetch_mnist
 X, y = fetch_mnist(data_home={str(mnist_home)!r}, subset="test", return_X_y=True)
 assert X.shape == (10000, 784), X.shape
 roots = {{name.split(".")[0] for name in sys.modules}}
 loaded = {{"torch", "skorch", "matplotlib"}} & roots
 assert not loaded, loaded
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+""")
 
 
 @pytest.mark.parametrize("name", datasets.__all__)

@@ -5,21 +5,12 @@ import pytest
 import scipy.sparse as sp
 import torch
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_digits
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
 from skae.noise import gaussian_noise
 
-
-def quick(**params):
-    defaults = dict(
-        n_components=3,
-        hidden_layer_sizes=(16,),
-        max_epochs=5,
-        device="cpu",
-        random_state=0,
-    )
-    return DenoisingAutoencoder(**{**defaults, **params})
+# What make_estimator (conftest.py) gives this module's estimators.
+ESTIMATOR_DEFAULTS = {"n_components": 3, "hidden_layer_sizes": (16,), "max_epochs": 5}
 
 
 @pytest.fixture
@@ -40,22 +31,33 @@ class Recorder:
         return noisy
 
 
-def test_noise_is_fresh_every_epoch_and_repeats_under_a_seed(X):
+def test_noise_is_fresh_every_epoch_and_repeats_under_a_seed(X, make_estimator):
     # one batch per epoch: the same rows, corrupted anew each time
     first, second = Recorder(), Recorder()
-    quick(noise=first, batch_size=64, max_epochs=3, tol=0, clip=False).fit(X)
-    quick(noise=second, batch_size=64, max_epochs=3, tol=0, clip=False).fit(X)
+    for noise in (first, second):
+        params = {"batch_size": 64, "max_epochs": 3, "tol": 0, "clip": False}
+        make_estimator(DenoisingAutoencoder, noise=noise, **params).fit(X)
     assert len(first.batches) == 3
     assert not np.array_equal(first.batches[0], first.batches[1])
     for a, b in zip(first.batches, second.batches, strict=True):
         assert_array_equal(a, b)
     other = Recorder()
-    quick(noise=other, batch_size=64, max_epochs=1, random_state=1).fit(X)
+    make_estimator(
+        DenoisingAutoencoder, noise=other, batch_size=64, max_epochs=1, random_state=1
+    ).fit(X)
     assert not np.array_equal(other.batches[0], first.batches[0])
 
 
-def test_training_batches_are_corrupted_and_targets_clean(X, monkeypatch):
-    dae = quick(noise="masking", noise_level=0.5, max_epochs=1, batch_size=64)
+def test_training_batches_are_corrupted_and_targets_clean(
+    X, monkeypatch, make_estimator
+):
+    dae = make_estimator(
+        DenoisingAutoencoder,
+        noise="masking",
+        noise_level=0.5,
+        max_epochs=1,
+        batch_size=64,
+    )
     seen = {}
     original = DenoisingAutoencoder._training_options
 
@@ -78,8 +80,10 @@ def test_training_batches_are_corrupted_and_targets_clean(X, monkeypatch):
     assert np.all(seen["clean"] > 0)  # the batch itself was not modified
 
 
-def test_clipping_to_training_range(X):
-    dae = quick(noise=lambda X, rng: X * 10, max_epochs=1).fit(X)
+def test_clipping_to_training_range(X, make_estimator):
+    dae = make_estimator(
+        DenoisingAutoencoder, noise=lambda X, rng: X * 10, max_epochs=1
+    ).fit(X)
     assert_array_equal(dae.data_min_, X.min(axis=0).astype(np.float32))
     assert_array_equal(dae.data_max_, X.max(axis=0).astype(np.float32))
     batch = torch.from_numpy(X.astype(np.float32))
@@ -93,42 +97,44 @@ def test_clipping_to_training_range(X):
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])
-def test_every_noise_trains(X, noise):
-    dae = quick(noise=noise, noise_level=0.3).fit(X)
+def test_every_noise_trains(X, noise, make_estimator):
+    dae = make_estimator(DenoisingAutoencoder, noise=noise, noise_level=0.3).fit(X)
     assert np.all(np.isfinite(dae.predict(X)))
 
 
-def test_no_noise_at_inference(X):
-    dae = quick(noise_level=0.5).fit(X)
+def test_no_noise_at_inference(X, make_estimator):
+    dae = make_estimator(DenoisingAutoencoder, noise_level=0.5).fit(X)
     # predict is the plain reconstruction of X: decode(encode(X))
     assert_array_equal(dae.predict(X), dae.inverse_transform(dae.transform(X)))
 
 
-def test_loss_compares_with_the_clean_batch(X):
+def test_loss_compares_with_the_clean_batch(X, make_estimator):
     # Every input entry is masked, so the network sees only zeros. Against
     # the (all-zero) corrupted batch the loss would fall to 0; against the
     # clean batch it cannot fall below the variance of the data.
-    dae = quick(noise="masking", noise_level=1.0, max_epochs=30, tol=0).fit(X)
+    dae = make_estimator(
+        DenoisingAutoencoder, noise="masking", noise_level=1.0, max_epochs=30, tol=0
+    ).fit(X)
     assert dae.history_[-1]["train_loss"] > 0.5 * X.var(axis=0).mean()
 
 
-def test_partial_fit_widens_the_range(X):
-    dae = quick(loss="mse").partial_fit(X[:20])
+def test_partial_fit_widens_the_range(X, make_estimator):
+    dae = make_estimator(DenoisingAutoencoder, loss="mse").partial_fit(X[:20])
     dae.partial_fit(X[20:] + 1)
     expected_min = np.minimum(X[:20].min(axis=0), (X[20:] + 1).min(axis=0))
     assert_array_equal(dae.data_max_, (X[20:] + 1).max(axis=0).astype(np.float32))
     assert_array_equal(dae.data_min_, expected_min.astype(np.float32))
 
 
-def test_sparse_input(X):
+def test_sparse_input(X, make_estimator):
     X = sp.random(40, 6, density=0.3, random_state=0, format="csr")
-    dae = quick(noise="masking").fit(X)
+    dae = make_estimator(DenoisingAutoencoder, noise="masking").fit(X)
     assert dae.transform(X).shape == (40, 3)
     assert_array_equal(dae.data_min_, np.minimum(X.toarray().min(axis=0), 0))
 
 
-def test_denoises_digits_better_than_a_plain_autoencoder():
-    X = load_digits().data / 16
+def test_denoises_digits_better_than_a_plain_autoencoder(digits):
+    X = digits[0]
     X_train, X_test = X[:1400], X[1400:]
     X_noisy = gaussian_noise(X_test, 0.3, clip=(0, 1), random_state=0)
     params = dict(
@@ -153,11 +159,11 @@ def test_denoises_digits_better_than_a_plain_autoencoder():
         ({"clip": "yes"}, "'clip' parameter"),
     ],
 )
-def test_bad_parameters(X, params, message):
+def test_bad_parameters(X, params, message, make_estimator):
     with pytest.raises(ValueError, match=message):
-        quick(**params).fit(X)
+        make_estimator(DenoisingAutoencoder, **params).fit(X)
 
 
-def test_noise_callable_must_keep_shape(X):
+def test_noise_callable_must_keep_shape(X, make_estimator):
     with pytest.raises(ValueError, match="must return the batch's shape"):
-        quick(noise=lambda X, rng: X[:, :2]).fit(X)
+        make_estimator(DenoisingAutoencoder, noise=lambda X, rng: X[:, :2]).fit(X)

@@ -10,17 +10,8 @@ from sklearn.metrics import roc_auc_score
 
 from skae import ReconstructionOutlierDetector
 
-
-def quick(**params):
-    defaults = dict(
-        n_components=2,
-        n_estimators=5,
-        hidden_layer_sizes=(16,),
-        max_epochs=30,
-        device="cpu",
-        random_state=0,
-    )
-    return ReconstructionOutlierDetector(**{**defaults, **params})
+# What make_estimator (conftest.py) gives this module's estimators.
+ESTIMATOR_DEFAULTS = {"n_estimators": 5, "hidden_layer_sizes": (16,), "max_epochs": 30}
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +28,9 @@ def planted():
     return X, is_outlier
 
 
-def test_sign_conventions_agree_with_isolation_forest(planted):
+def test_sign_conventions_agree_with_isolation_forest(planted, make_estimator):
     X, is_outlier = planted
-    ours = quick(contamination=20 / 520).fit(X)
+    ours = make_estimator(ReconstructionOutlierDetector, contamination=20 / 520).fit(X)
     forest = IsolationForest(contamination=20 / 520, random_state=0).fit(X)
     for detector in (ours, forest):
         scores = detector.score_samples(X)
@@ -51,24 +42,30 @@ def test_sign_conventions_agree_with_isolation_forest(planted):
         assert_array_equal(labels == -1, detector.decision_function(X) < 0)
 
 
-def test_reconstruction_recovers_planted_outliers_on_raw_units(planted):
+def test_reconstruction_recovers_planted_outliers_on_raw_units(planted, make_estimator):
     # rows off the plane, in features of units 1e-3 to 1e4: each member's
     # standardization lets every feature count
     X, is_outlier = planted
-    detector = quick(code_weight=0.0).fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector, code_weight=0.0).fit(X)
     assert roc_auc_score(is_outlier, -detector.score_samples(X)) > 0.95
 
 
 @pytest.mark.parametrize("contamination", [0.01, 0.05, 0.1, 0.25, 0.5])
-def test_flagged_share_matches_contamination(planted, contamination):
+def test_flagged_share_matches_contamination(planted, contamination, make_estimator):
     X, _ = planted
-    labels = quick(contamination=contamination, max_epochs=5).fit(X).predict(X)
+    labels = (
+        make_estimator(
+            ReconstructionOutlierDetector, contamination=contamination, max_epochs=5
+        )
+        .fit(X)
+        .predict(X)
+    )
     assert np.mean(labels == -1) == pytest.approx(contamination, abs=1 / len(X))
 
 
-def test_auto_contamination_is_tukeys_fence(planted):
+def test_auto_contamination_is_tukeys_fence(planted, make_estimator):
     X, _ = planted
-    detector = quick().fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector).fit(X)
     scores = detector.score_samples(X)
     q1, q3 = np.percentile(scores, [25, 75])
     assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
@@ -76,16 +73,21 @@ def test_auto_contamination_is_tukeys_fence(planted):
     assert 0 < flagged < 0.2
 
 
-def test_fit_predict_equals_fit_then_predict(planted):
+def test_fit_predict_equals_fit_then_predict(planted, make_estimator):
     X, _ = planted
-    assert_array_equal(quick().fit_predict(X), quick().fit(X).predict(X))
+    assert_array_equal(
+        make_estimator(ReconstructionOutlierDetector).fit_predict(X),
+        make_estimator(ReconstructionOutlierDetector).fit(X).predict(X),
+    )
 
 
-def test_feature_errors_explain_the_reconstruction_term(planted):
+def test_feature_errors_explain_the_reconstruction_term(planted, make_estimator):
     X, _ = planted
     # one member and no code term: the score is minus an increasing function
     # (the robust z-score of the log) of the row's mean relative error
-    detector = quick(n_estimators=1, code_weight=0.0).fit(X)
+    detector = make_estimator(
+        ReconstructionOutlierDetector, n_estimators=1, code_weight=0.0
+    ).fit(X)
     errors = detector.feature_errors(X)
     assert errors.shape == X.shape
     assert np.all(errors >= 0)
@@ -93,18 +95,20 @@ def test_feature_errors_explain_the_reconstruction_term(planted):
     assert rank == pytest.approx(1.0)
 
 
-def test_feature_errors_point_at_the_broken_feature():
+def test_feature_errors_point_at_the_broken_feature(make_estimator):
     rng = np.random.default_rng(1)
     t = rng.normal(size=(600, 1))
     X = np.hstack([t, 2 * t, -t, 3 * t]) + 0.01 * rng.normal(size=(600, 4))
-    detector = quick(n_components=1, max_epochs=100)
+    detector = make_estimator(
+        ReconstructionOutlierDetector, n_components=1, max_epochs=100
+    )
     detector.fit(X)
     broken = X[:5].copy()
     broken[:, 2] += 5  # break the relation in feature 2 only
     assert np.all(detector.feature_errors(broken).argmax(axis=1) == 2)
 
 
-def test_constant_and_huge_columns_give_finite_scores():
+def test_constant_and_huge_columns_give_finite_scores(make_estimator):
     rng = np.random.default_rng(0)
     X = np.hstack(
         [
@@ -115,7 +119,7 @@ def test_constant_and_huge_columns_give_finite_scores():
             rng.normal(size=(200, 1)) * 1e-8,  # tiny
         ]
     )
-    detector = quick().fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector).fit(X)
     X_test = X.copy()
     X_test[:5, 3] = 8.0  # a constant column takes a new value
     for scores in (detector.score_samples(X_test), detector.decision_function(X)):
@@ -123,23 +127,27 @@ def test_constant_and_huge_columns_give_finite_scores():
     assert detector.scale_[3] == 1.0 and detector.scale_[4] == 1.0
 
 
-def test_standardization_can_be_turned_off(planted):
+def test_standardization_can_be_turned_off(planted, make_estimator):
     X, _ = planted
-    detector = quick(standardize=False, max_epochs=2).fit(X / 1e4)
+    detector = make_estimator(
+        ReconstructionOutlierDetector, standardize=False, max_epochs=2
+    ).fit(X / 1e4)
     assert not hasattr(detector, "mean_")
     assert np.all(np.isfinite(detector.score_samples(X / 1e4)))
 
 
-def test_scores_are_float64(planted):
+def test_scores_are_float64(planted, make_estimator):
     X, _ = planted
-    detector = quick(max_epochs=2).fit(X.astype(np.float32))
+    detector = make_estimator(ReconstructionOutlierDetector, max_epochs=2).fit(
+        X.astype(np.float32)
+    )
     assert detector.score_samples(X).dtype == np.float64
     assert detector.decision_function(X).dtype == np.float64
 
 
-def test_partial_fit_resets_offset(planted):
+def test_partial_fit_resets_offset(planted, make_estimator):
     X, _ = planted
-    detector = quick(contamination=0.1)
+    detector = make_estimator(ReconstructionOutlierDetector, contamination=0.1)
     detector.partial_fit(X[:260])
     first = detector.offset_
     detector.partial_fit(X[260:])
@@ -165,21 +173,25 @@ def test_partial_fit_resets_offset(planted):
         ({"code_weight": -1.0}, "'code_weight' parameter"),
     ],
 )
-def test_bad_parameters(planted, params, message):
+def test_bad_parameters(planted, params, message, make_estimator):
     with pytest.raises(ValueError, match=message):
-        quick(**params).fit(planted[0])
+        make_estimator(ReconstructionOutlierDetector, **params).fit(planted[0])
 
 
 def test_loss_is_not_a_parameter():
     assert "loss" not in ReconstructionOutlierDetector().get_params()
 
 
-def test_sparse_input_is_standardized_like_dense(planted, assert_float32_close):
+def test_sparse_input_is_standardized_like_dense(
+    planted, assert_float32_close, make_estimator
+):
     import scipy.sparse as sp
 
     X = planted[0]
-    dense = quick(max_epochs=2).fit(X)
-    sparse = quick(max_epochs=2).fit(sp.csr_matrix(X))
+    dense = make_estimator(ReconstructionOutlierDetector, max_epochs=2).fit(X)
+    sparse = make_estimator(ReconstructionOutlierDetector, max_epochs=2).fit(
+        sp.csr_matrix(X)
+    )
     # the statistics come from other sums (E[x^2] - E[x]^2 for sparse input)
     assert_float32_close(sparse.mean_, dense.mean_, n_layers=1, width=len(X))
     assert_float32_close(sparse.scale_, dense.scale_, n_layers=1, width=len(X))
@@ -187,23 +199,30 @@ def test_sparse_input_is_standardized_like_dense(planted, assert_float32_close):
     assert scores.shape == (len(X),) and np.all(np.isfinite(scores))
 
 
-def test_default_bottleneck_is_a_quarter_of_the_features(planted):
+def test_default_bottleneck_is_a_quarter_of_the_features(planted, make_estimator):
     X, _ = planted
     params = dict(max_epochs=1, device="cpu", random_state=0)
     assert ReconstructionOutlierDetector(**params).fit(X).n_components_ == 2
     assert ReconstructionOutlierDetector(**params).fit(X[:, :3]).n_components_ == 1
-    assert quick(n_components=5).fit(X).n_components_ == 5
+    assert (
+        make_estimator(ReconstructionOutlierDetector, n_components=5)
+        .fit(X)
+        .n_components_
+        == 5
+    )
 
 
-def test_relative_errors_average_one_on_the_training_rows(planted):
+def test_relative_errors_average_one_on_the_training_rows(planted, make_estimator):
     X, _ = planted
-    detector = quick().fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector).fit(X)
     assert_allclose(detector.feature_errors(X).mean(axis=0), 1, rtol=1e-3)
 
 
-def test_members_train_on_subsamples_of_their_own(planted, assert_float32_close):
+def test_members_train_on_subsamples_of_their_own(
+    planted, assert_float32_close, make_estimator
+):
     X, _ = planted
-    detector = quick(max_samples=100).fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector, max_samples=100).fit(X)
     samples = detector.estimators_samples_
     assert samples.shape == (5, 100)
     for rows in samples:  # distinct rows, sorted
@@ -218,13 +237,17 @@ def test_members_train_on_subsamples_of_their_own(planted, assert_float32_close)
         width=16,
     )
     # a share of the rows, and never more rows than there are
-    assert quick(max_samples=0.5).fit(X).estimators_samples_.shape == (5, 260)
-    assert quick(max_samples=10_000).fit(X).estimators_samples_.shape == (5, 520)
+    assert make_estimator(ReconstructionOutlierDetector, max_samples=0.5).fit(
+        X
+    ).estimators_samples_.shape == (5, 260)
+    assert make_estimator(ReconstructionOutlierDetector, max_samples=10_000).fit(
+        X
+    ).estimators_samples_.shape == (5, 520)
 
 
-def test_codes_of_every_member_side_by_side(planted):
+def test_codes_of_every_member_side_by_side(planted, make_estimator):
     X, _ = planted
-    detector = quick().fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector).fit(X)
     codes = detector.transform(X)
     assert codes.shape == (len(X), 5 * 2)
     assert list(detector.get_feature_names_out()[:3]) == [
@@ -239,7 +262,7 @@ def test_codes_of_every_member_side_by_side(planted):
     assert np.median(np.abs(X_back - X) / scale) < 0.5
 
 
-def test_the_code_term_finds_rows_that_reconstruct_well():
+def test_the_code_term_finds_rows_that_reconstruct_well(make_estimator):
     # two clusters on a line, and rows in the gap between them: on the line,
     # so an autoencoder reconstructs them as well as the training rows, but
     # with codes far from every training code
@@ -251,24 +274,30 @@ def test_the_code_term_finds_rows_that_reconstruct_well():
     X_test = np.vstack([X[::4], gap])
     is_outlier = np.r_[np.zeros(100), np.ones(10)]
     params = dict(n_components=1, hidden_layer_sizes=(), standardize=False)
-    with_codes = quick(**params).fit(X)
-    reconstruction_only = quick(**params, code_weight=0.0).fit(X)
+    with_codes = make_estimator(ReconstructionOutlierDetector, **params).fit(X)
+    reconstruction_only = make_estimator(
+        ReconstructionOutlierDetector, **params, code_weight=0.0
+    ).fit(X)
     assert roc_auc_score(is_outlier, -with_codes.score_samples(X_test)) == 1.0
     assert roc_auc_score(is_outlier, -reconstruction_only.score_samples(X_test)) < 0.8
 
 
 @pytest.mark.parametrize("standardize", ["mixed", "robust", "standard", True])
-def test_each_standardization(planted, standardize):
+def test_each_standardization(planted, standardize, make_estimator):
     X, is_outlier = planted
-    detector = quick(standardize=standardize, max_epochs=10).fit(X)
+    detector = make_estimator(
+        ReconstructionOutlierDetector, standardize=standardize, max_epochs=10
+    ).fit(X)
     centre = np.median(X, axis=0) if standardize in ("mixed", "robust") else X.mean(0)
     assert_allclose(detector.mean_, centre, rtol=1e-5, atol=1e-6 * np.abs(X).max())
     assert roc_auc_score(is_outlier, -detector.score_samples(X)) > 0.9
 
 
-def test_members_run_alike_batched_or_one_by_one(planted, assert_float32_close):
+def test_members_run_alike_batched_or_one_by_one(
+    planted, assert_float32_close, make_estimator
+):
     X, _ = planted
-    detector = quick(max_epochs=2).fit(X)
+    detector = make_estimator(ReconstructionOutlierDetector, max_epochs=2).fit(X)
     batched = detector.score_samples(X)
     ensemble = detector.net_.module_
     assert ensemble._batched is True
@@ -279,6 +308,38 @@ def test_members_run_alike_batched_or_one_by_one(planted, assert_float32_close):
     assert_float32_close(one_by_one, batched, n_layers=4, width=16)
 
 
-def test_one_training_row_is_refused():
+def test_one_training_row_is_refused(make_estimator):
     with pytest.raises(ValueError, match="at least 2 training rows.*n_samples = 1"):
-        quick().fit(np.ones((1, 3)))
+        make_estimator(ReconstructionOutlierDetector).fit(np.ones((1, 3)))
+
+
+def test_codes_decode_to_the_data_units(make_estimator):
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(300, 1))
+    # one latent factor on wildly different scales
+    X = np.hstack([t, 100 * t, 1e4 * t + 5e4]) + 0.01 * rng.normal(size=(300, 3))
+    detector = make_estimator(
+        ReconstructionOutlierDetector,
+        n_components=1,
+        n_estimators=3,
+        hidden_layer_sizes=(8,),
+        max_epochs=60,
+    ).fit(X)
+    codes = detector.transform(X)
+    assert codes.shape == (300, 3)  # each member's code
+    decoded = detector.inverse_transform(codes)
+    # every feature reconstructed in its own units, each to a small part of
+    # its spread (in standardized units the network errs alike on all three)
+    error = np.abs(decoded - X).mean(axis=0) / X.std(axis=0)
+    assert np.all(error < 0.3), error
+    assert detector.get_feature_names_out().tolist() == [
+        f"reconstructionoutlierdetector{i}" for i in range(3)
+    ]
+
+
+def test_standardizes_values_too_large_for_float32(make_estimator):
+    X = np.random.default_rng(0).random((120, 6)) * 1e20
+    detector = make_estimator(
+        ReconstructionOutlierDetector, n_estimators=3, max_epochs=2
+    ).fit(X)
+    assert np.all(np.isfinite(detector.score_samples(X)))

@@ -11,27 +11,20 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from numpy.testing import assert_array_equal
-from torch import nn
-
-from skae import (
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    ReconstructionOutlierDetector,
-    SupervisedAutoencoder,
-    VariationalAutoencoder,
+from conftest import (
+    PUBLIC_ESTIMATORS,
+    SHARED_TEST_PARAMS,
+    UserDecoder,
+    UserEncoder,
+    row_outputs,
 )
+from numpy.testing import assert_array_equal
+
+from skae import AutoencoderTransformer, SupervisedAutoencoder
 
 sio = pytest.importorskip("skops.io")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    SupervisedAutoencoder,
-    ReconstructionOutlierDetector,
-    VariationalAutoencoder,
-]
 ARCHITECTURES = {
     "dense": {"hidden_layer_sizes": (8,), "batch_norm": True, "dropout": 0.1},
     "conv": {"image_shape": (2, 4), "conv_channels": (4,), "hidden_layer_sizes": ()},
@@ -39,23 +32,9 @@ ARCHITECTURES = {
 }
 
 
-class UserEncoder(nn.Module):
-    def __init__(self, n_features, n_components):
-        super().__init__()
-        self.layer = nn.Linear(n_features, n_components)
-
-    def forward(self, X):
-        return self.layer(X)
-
-
-class UserDecoder(UserEncoder):
-    def __init__(self, n_components, n_features):
-        super().__init__(n_components, n_features)
-
-
 CASES = [
     pytest.param(cls, arch, id=f"{cls.__name__}-{name}")
-    for cls in ESTIMATORS
+    for cls in PUBLIC_ESTIMATORS
     for name, arch in ARCHITECTURES.items()
 ] + [
     pytest.param(
@@ -74,24 +53,14 @@ def data():
 
 def fitted(cls, arch, data):
     X, y = data
-    est = cls(2, max_epochs=2, random_state=0, device="cpu", **arch)
+    params = {**SHARED_TEST_PARAMS.get(cls.__name__, {}), **arch}
+    est = cls(2, max_epochs=2, random_state=0, device="cpu", **params)
     return est.fit(X, y) if cls is SupervisedAutoencoder else est.fit(X)
 
 
 def outputs(est, X):
     """Everything a fitted estimator computes, by method name."""
-    out = {}
-    for method in (
-        "transform",
-        "predict",
-        "predict_proba",
-        "decision_function",
-        "score_samples",
-    ):
-        if hasattr(est, method):
-            out[method] = getattr(est, method)(X)
-    if hasattr(est, "inverse_transform"):
-        out["inverse_transform"] = est.inverse_transform(out["transform"])
+    out = row_outputs(est, X)
     if hasattr(est, "sample"):
         out["sample"] = est.sample(5, random_state=0)
     return out
@@ -123,10 +92,20 @@ def test_round_trip_gives_identical_outputs(cls, arch, data, dump):
     buffer.seek(0)
     loaded = (pickle if dump == "pickle" else joblib).load(buffer)
     assert_same_outputs(loaded, est, data[0])
+    # the loaded model keeps training
+    loaded.partial_fit(data[0], data[1] if cls is SupervisedAutoencoder else None)
+    assert loaded.n_iter_ == est.n_iter_ + 1
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
-def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(cls, data):
+def test_pickle_holds_weights_as_arrays(estimator_class, data):
+    state = fitted(estimator_class, ARCHITECTURES["dense"], data).__getstate__()
+    assert "net_" not in state
+    weights = state["_net_state"]["module"]
+    assert weights and all(isinstance(v, np.ndarray) for v in weights.values())
+
+
+def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(estimator_class, data):
+    cls = estimator_class
     # The state as a GPU fit writes it: only the device differs, since the
     # weights are stored as numpy arrays whatever the device.
     est = fitted(cls, ARCHITECTURES["dense"], data)
@@ -154,7 +133,9 @@ def test_skops_lists_only_skae_classes_and_loads_identically(cls, arch, data):
     expected = skae_types(est)
     if "encoder" in arch:
         # the user's own module classes are theirs to trust
-        expected |= {f"{__name__}.UserEncoder", f"{__name__}.UserDecoder"}
+        expected |= {
+            f"{c.__module__}.{c.__qualname__}" for c in (UserEncoder, UserDecoder)
+        }
     assert untrusted == expected
     loaded = sio.loads(dumped, trusted=sorted(untrusted))
     assert_same_outputs(loaded, est, data[0])
@@ -239,7 +220,8 @@ def test_weights_round_trip(cls, arch, data, tmp_path):
     path = tmp_path / "weights.safetensors"
     est.save_weights(path)
     # an estimator with the same parameters, fitted one pass on other rows
-    other = cls(2, random_state=1, device="cpu", **arch)
+    params = {**SHARED_TEST_PARAMS.get(cls.__name__, {}), **arch}
+    other = cls(2, random_state=1, device="cpu", **params)
     if cls is SupervisedAutoencoder:
         other.partial_fit(X[:6], y[:6], classes=np.unique(y))
     else:

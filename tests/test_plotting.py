@@ -5,13 +5,12 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import FAST, run_without_torch
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
@@ -33,29 +32,23 @@ mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=2, device="cpu", random_state=0)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:300] / 16, y[:300]
+def few_digits(digits):
+    X, y = digits
+    return X[:300], y[:300]
 
 
 @pytest.fixture(scope="module")
-def ae(digits):
-    return AutoencoderTransformer(n_components=2, **FAST).fit(digits[0])
+def ae(few_digits):
+    return AutoencoderTransformer(n_components=2, **FAST).fit(few_digits[0])
 
 
 @pytest.fixture(scope="module")
-def vae(digits):
-    return VariationalAutoencoder(n_components=3, **FAST).fit(digits[0])
+def vae(few_digits):
+    return VariationalAutoencoder(n_components=3, **FAST).fit(few_digits[0])
 
 
 def yticklabels(ax):
@@ -66,8 +59,8 @@ def yticklabels(ax):
 # ReconstructionDisplay
 
 
-def test_reconstruction_display(ae, digits):
-    X = digits[0]
+def test_reconstruction_display(ae, few_digits):
+    X = few_digits[0]
     display = ReconstructionDisplay.from_estimator(
         ae, X, image_shape=(8, 8), n_images=5
     )
@@ -99,8 +92,8 @@ def test_reconstruction_display(ae, digits):
     ],
     ids=["vae", "pca", "pipeline"],
 )
-def test_reconstruction_is_inverse_transform_of_transform(make, digits):
-    X = digits[0] * 16  # raw 0-16 values: the pipeline scales them itself
+def test_reconstruction_is_inverse_transform_of_transform(make, few_digits):
+    X = few_digits[0] * 16  # raw 0-16 values: the pipeline scales them itself
     estimator = make().fit(X)
     display = ReconstructionDisplay.from_estimator(estimator, X, image_shape=(8, 8))
     expected = estimator.inverse_transform(estimator.transform(X[:10]))
@@ -108,8 +101,8 @@ def test_reconstruction_is_inverse_transform_of_transform(make, digits):
     assert display.originals.shape == (10, 64)
 
 
-def test_denoising_rows(digits):
-    X = digits[0]
+def test_denoising_rows(few_digits):
+    X = few_digits[0]
     X_noisy = masking_noise(X, 0.4, random_state=0)
     dae = DenoisingAutoencoder(noise="masking", noise_level=0.4, **FAST).fit(X)
     display = ReconstructionDisplay.from_estimator(
@@ -123,8 +116,8 @@ def test_denoising_rows(digits):
     assert display.image_.get_array().shape == (3 * 8 + 2, 4 * 8 + 3)
 
 
-def test_image_shape_from_the_estimator(digits):
-    X = digits[0]
+def test_image_shape_from_the_estimator(few_digits):
+    X = few_digits[0]
     conv = AutoencoderTransformer(image_shape=(1, 8, -1), conv_channels=(4,), **FAST)
     display = ReconstructionDisplay.from_estimator(conv.fit(X), X, n_images=3)
     assert display.image_shape == (1, 8, -1)
@@ -151,17 +144,17 @@ def test_rgb_images_and_given_axes():
     assert_array_equal(mosaic[:4, :5, 3], 1.0)
 
 
-def test_vmin_vmax_and_cmap(ae, digits):
+def test_vmin_vmax_and_cmap(ae, few_digits):
     display = ReconstructionDisplay.from_estimator(
-        ae, digits[0], image_shape=(8, 8), vmin=-1, vmax=2, cmap="gray_r"
+        ae, few_digits[0], image_shape=(8, 8), vmin=-1, vmax=2, cmap="gray_r"
     )
     assert display.image_.get_clim() == (-1, 2)
     assert display.image_.get_cmap().name == "gray_r"
 
 
-def test_n_images_beyond_n_samples(ae, digits):
+def test_n_images_beyond_n_samples(ae, few_digits):
     display = ReconstructionDisplay.from_estimator(
-        ae, digits[0][:3], image_shape=(8, 8), n_images=10
+        ae, few_digits[0][:3], image_shape=(8, 8), n_images=10
     )
     assert display.originals.shape == (3, 64)
 
@@ -182,9 +175,9 @@ def test_n_images_beyond_n_samples(ae, digits):
         (None, "image_shape is required"),
     ],
 )
-def test_bad_image_shape(ae, digits, image_shape, match):
+def test_bad_image_shape(ae, few_digits, image_shape, match):
     with pytest.raises(ValueError, match=match):
-        ReconstructionDisplay.from_estimator(ae, digits[0], image_shape=image_shape)
+        ReconstructionDisplay.from_estimator(ae, few_digits[0], image_shape=image_shape)
 
 
 @pytest.mark.parametrize(
@@ -195,10 +188,10 @@ def test_bad_image_shape(ae, digits, image_shape, match):
         ({"X_input": np.zeros((5, 64))}, r"X_input must have the shape of X"),
     ],
 )
-def test_bad_reconstruction_parameters(ae, digits, params, match):
+def test_bad_reconstruction_parameters(ae, few_digits, params, match):
     with pytest.raises(ValueError, match=match):
         ReconstructionDisplay.from_estimator(
-            ae, digits[0], image_shape=(8, 8), **params
+            ae, few_digits[0], image_shape=(8, 8), **params
         )
 
 
@@ -215,8 +208,8 @@ def test_constructor_arrays_must_match():
     [IsolationForest(n_estimators=5, random_state=0), LogisticRegression()],
     ids=["outlier detector", "classifier"],
 )
-def test_predict_that_gives_labels_is_not_a_reconstruction(estimator, digits):
-    X, y = digits
+def test_predict_that_gives_labels_is_not_a_reconstruction(estimator, few_digits):
+    X, y = few_digits
     estimator.fit(X, y)
     with pytest.raises(TypeError, match=f"{type(estimator).__name__} cannot recon"):
         ReconstructionDisplay.from_estimator(estimator, X, image_shape=(8, 8))
@@ -226,8 +219,8 @@ def test_predict_that_gives_labels_is_not_a_reconstruction(estimator, digits):
 # LatentSpaceDisplay
 
 
-def test_latent_space_display_with_classes(ae, digits):
-    X, y = digits
+def test_latent_space_display_with_classes(ae, few_digits):
+    X, y = few_digits
     display = LatentSpaceDisplay.from_estimator(ae, X, y)
     assert_allclose(display.codes, ae.transform(X))
     assert_array_equal(display.labels, y)
@@ -251,16 +244,18 @@ def test_latent_space_display_with_classes(ae, digits):
     [np.linspace(0, 1, 300), np.arange(300) % 25],
     ids=["continuous", "25 classes"],
 )
-def test_continuous_labels_or_many_classes_get_a_colorbar(ae, digits, labels):
-    display = LatentSpaceDisplay.from_estimator(ae, digits[0], labels, cmap="plasma")
+def test_continuous_labels_or_many_classes_get_a_colorbar(ae, few_digits, labels):
+    display = LatentSpaceDisplay.from_estimator(
+        ae, few_digits[0], labels, cmap="plasma"
+    )
     assert display.legend_ is None
     assert display.colorbar_.ax.get_ylabel() == "label"
     assert display.scatter_.get_cmap().name == "plasma"
     assert_allclose(display.scatter_.get_array(), labels)
 
 
-def test_string_labels_and_no_labels(ae, digits):
-    X = digits[0]
+def test_string_labels_and_no_labels(ae, few_digits):
+    X = few_digits[0]
     labels = np.where(np.arange(300) % 2, "odd", "even")
     display = LatentSpaceDisplay.from_estimator(ae, X, labels)
     assert [t.get_text() for t in display.legend_.get_texts()] == ["even", "odd"]
@@ -269,8 +264,8 @@ def test_string_labels_and_no_labels(ae, digits):
     assert_array_equal(display.scatter_.get_sizes(), [5])
 
 
-def test_dims_choose_two_of_more_codes(vae, digits):
-    X, y = digits
+def test_dims_choose_two_of_more_codes(vae, few_digits):
+    X, y = few_digits
     with pytest.raises(ValueError, match="The codes have 3 dimensions.*dims=.i, j."):
         LatentSpaceDisplay.from_estimator(vae, X, y)
     display = LatentSpaceDisplay.from_estimator(vae, X, y, dims=(2, 0))
@@ -280,19 +275,19 @@ def test_dims_choose_two_of_more_codes(vae, digits):
 
 
 @pytest.mark.parametrize("dims", [(0, 0), (0, 3), (0,), (0, 1, 2), (-1, 0), 1])
-def test_bad_dims(vae, digits, dims):
+def test_bad_dims(vae, few_digits, dims):
     with pytest.raises(ValueError, match=r"dims must be two different code dim"):
-        LatentSpaceDisplay.from_estimator(vae, digits[0], dims=dims)
+        LatentSpaceDisplay.from_estimator(vae, few_digits[0], dims=dims)
 
 
-def test_latent_space_bad_inputs(ae, digits):
+def test_latent_space_bad_inputs(ae, few_digits):
     with pytest.raises(ValueError, match=r"labels must have shape \(300,\)"):
-        LatentSpaceDisplay.from_estimator(ae, digits[0], digits[1][:10])
+        LatentSpaceDisplay.from_estimator(ae, few_digits[0], few_digits[1][:10])
     with pytest.raises(ValueError, match=r"codes must have shape \(n_samples, 2\)"):
         LatentSpaceDisplay(codes=np.zeros((4, 3))).plot()
-    forest = IsolationForest(n_estimators=5, random_state=0).fit(digits[0])
+    forest = IsolationForest(n_estimators=5, random_state=0).fit(few_digits[0])
     with pytest.raises(TypeError, match="IsolationForest has no transform"):
-        LatentSpaceDisplay.from_estimator(forest, digits[0])
+        LatentSpaceDisplay.from_estimator(forest, few_digits[0])
 
 
 # ----------------------------------------------------------------------------
@@ -314,9 +309,9 @@ def test_loss_curve_display(ae):
     assert display.ax_.get_title() == "AutoencoderTransformer"
 
 
-def test_loss_curve_with_validation_and_log_scale(digits):
+def test_loss_curve_with_validation_and_log_scale(few_digits):
     ae = AutoencoderTransformer(early_stopping=True, **{**FAST, "max_epochs": 3})
-    ae.fit(digits[0])
+    ae.fit(few_digits[0])
     display = LossCurveDisplay.from_estimator(ae, log_scale=True, name="run 1")
     valid = [row["valid_loss"] for row in ae.history_]
     assert_allclose(display.valid_line_.get_ydata(), valid)
@@ -339,8 +334,8 @@ def test_loss_curve_from_lists_and_errors():
         LossCurveDisplay(train_loss=[]).plot()
 
 
-def test_loss_curve_needs_a_history(digits):
-    pca = PCA(n_components=2).fit(digits[0])
+def test_loss_curve_needs_a_history(few_digits):
+    pca = PCA(n_components=2).fit(few_digits[0])
     with pytest.raises(TypeError, match="PCA has no history_ of per-epoch losses"):
         LossCurveDisplay.from_estimator(pca)
 
@@ -370,18 +365,18 @@ DISPLAYS = [ReconstructionDisplay, LatentSpaceDisplay, LossCurveDisplay]
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_unfitted_estimator(display, estimator, digits):
+def test_unfitted_estimator(display, estimator, few_digits):
     with pytest.raises(NotFittedError):
-        _call(display, estimator, digits[0])
+        _call(display, estimator, few_digits[0])
 
 
 @pytest.mark.parametrize("display", DISPLAYS)
-def test_missing_matplotlib(display, ae, digits, monkeypatch):
-    drawn = _call(display, ae, digits[0])
+def test_missing_matplotlib(display, ae, few_digits, monkeypatch):
+    drawn = _call(display, ae, few_digits[0])
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now fails
     message = f"{display.__name__}.(from_estimator|plot) requires matplotlib"
     with pytest.raises(ImportError, match=message + ".*pip install matplotlib"):
-        _call(display, ae, digits[0])
+        _call(display, ae, few_digits[0])
     with pytest.raises(ImportError, match=message):
         drawn.plot()
 
@@ -394,28 +389,11 @@ def test_submodule_of_skae():
 def test_import_needs_neither_torch_nor_matplotlib():
     """skae.plotting imports with torch and skorch unimportable, and loads
     matplotlib only when drawing; ``import skae`` does not load it."""
-    code = f"""
-import importlib.abc, sys, types
-
-
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "skorch"):
-            raise ModuleNotFoundError(f"{{name}} is blocked")
-
-
-sys.meta_path.insert(0, NoTorch())
-package = types.ModuleType("skae")  # skae without its __init__ (which needs torch)
-package.__path__ = [{str(Path(skae.__file__).parent)!r}]
-sys.modules["skae"] = package
+    run_without_torch("""
 import skae.plotting
-roots = {{name.split(".")[0] for name in sys.modules}}
-assert not {{"torch", "skorch", "matplotlib"}} & roots, roots
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+roots = {name.split(".")[0] for name in sys.modules}
+assert not {"torch", "skorch", "matplotlib"} & roots, roots
+""")
     result = subprocess.run(
         [
             sys.executable,
@@ -429,9 +407,9 @@ assert not {{"torch", "skorch", "matplotlib"}} & roots, roots
     assert result.returncode == 0, result.stderr
 
 
-def test_sparse_and_dataframe_input(ae, digits):
+def test_sparse_and_dataframe_input(ae, few_digits):
     pd = pytest.importorskip("pandas")
-    X = digits[0]
+    X = few_digits[0]
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
     ae_frame = AutoencoderTransformer(n_components=2, **FAST).fit(frame)
     with warnings.catch_warnings():
@@ -439,7 +417,7 @@ def test_sparse_and_dataframe_input(ae, digits):
         display = ReconstructionDisplay.from_estimator(
             ae_frame, frame, image_shape=(8, 8), n_images=3, X_input=frame
         )
-        LatentSpaceDisplay.from_estimator(ae_frame, frame, pd.Series(digits[1]))
+        LatentSpaceDisplay.from_estimator(ae_frame, frame, pd.Series(few_digits[1]))
     assert_array_equal(display.originals, X[:3])
     display = ReconstructionDisplay.from_estimator(
         ae, sp.csr_matrix(X), image_shape=(8, 8), X_input=sp.csr_matrix(X)

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import FAST
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -29,20 +29,16 @@ mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=2, device="cpu", random_state=0)
 # The standard normal's 5th to 95th percentiles, 15 of them.
 PRIOR_15 = norm.ppf(np.linspace(0.05, 0.95, 15))
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
-def X():
-    return load_digits().data[:300] / 16
+def X(digits):
+    return digits[0][:300]
 
 
 @pytest.fixture(scope="module")
@@ -254,8 +250,8 @@ def test_reconstruction_from_predictions_errors(X, params, match):
         ReconstructionDisplay.from_predictions(X, **kwargs)
 
 
-def test_latent_space_from_predictions(ae, X):
-    y = load_digits().target[:300]
+def test_latent_space_from_predictions(ae, X, digits):
+    y = digits[1][:300]
     codes = ae.transform(X)
     display = LatentSpaceDisplay.from_predictions(codes, y, dims=(2, 1))
     assert_allclose(display.codes, codes[:, [2, 1]])

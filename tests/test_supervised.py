@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -14,22 +12,8 @@ from sklearn.preprocessing import MinMaxScaler
 from skae import AutoencoderTransformer, SupervisedAutoencoder
 from skae._training.losses import SupervisedLoss
 
-
-def quick(**params):
-    defaults = dict(
-        n_components=2,
-        hidden_layer_sizes=(32,),
-        max_epochs=60,
-        device="cpu",
-        random_state=0,
-    )
-    return SupervisedAutoencoder(**{**defaults, **params})
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
+# What make_estimator (conftest.py) gives this module's estimators.
+ESTIMATOR_DEFAULTS = {"hidden_layer_sizes": (32,), "max_epochs": 60}
 
 
 @pytest.fixture
@@ -45,10 +29,10 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test):
     return knn.score(Z_test, y_test)
 
 
-def test_2d_codes_separate_digit_classes(digits):
-    X_train, X_test, y_train, y_test = digits
+def test_2d_codes_separate_digit_classes(digits_split, make_estimator):
+    X_train, X_test, y_train, y_test = digits_split
     params = dict(n_components=2, hidden_layer_sizes=(128, 64), max_epochs=60)
-    sae = quick(**params).fit(X_train, y_train)
+    sae = make_estimator(SupervisedAutoencoder, **params).fit(X_train, y_train)
     ae = AutoencoderTransformer(device="cpu", random_state=0, **params).fit(X_train)
     pca = PCA(2).fit(X_train)
     supervised = knn_accuracy(
@@ -74,27 +58,27 @@ def test_2d_codes_separate_digit_classes(digits):
         np.array(["cat", "dog", "emu"], dtype=object),
     ],
 )
-def test_any_label_type(blobs, labels):
+def test_any_label_type(blobs, labels, make_estimator):
     X, y = blobs
     y_named = labels[y]
-    sae = quick().fit(X, y_named)
+    sae = make_estimator(SupervisedAutoencoder).fit(X, y_named)
     assert_array_equal(sae.classes_, np.sort(labels))
     assert set(sae.predict(X)) <= set(labels)
     assert sae.predict(X).dtype == sae.classes_.dtype
     assert sae.score(X, y_named) > 0.9
 
 
-def test_boolean_labels(blobs):
+def test_boolean_labels(blobs, make_estimator):
     X, y = blobs
-    sae = quick().fit(X, y == 0)
+    sae = make_estimator(SupervisedAutoencoder).fit(X, y == 0)
     assert_array_equal(sae.classes_, [False, True])
     assert sae.score(X, y == 0) > 0.9
 
 
-def test_predict_proba_columns_follow_classes(blobs):
+def test_predict_proba_columns_follow_classes(blobs, make_estimator):
     X, y = blobs
     names = np.array(["zebra", "ant", "moth"])
-    sae = quick().fit(X, names[y])
+    sae = make_estimator(SupervisedAutoencoder).fit(X, names[y])
     proba = sae.predict_proba(X)
     assert proba.shape == (150, 3) and proba.dtype == np.float64
     assert_allclose(proba.sum(axis=1), 1)
@@ -104,9 +88,9 @@ def test_predict_proba_columns_follow_classes(blobs):
         assert proba[names[y] == name, j].mean() > 0.8
 
 
-def test_transformer_side(blobs):
+def test_transformer_side(blobs, make_estimator):
     X, y = blobs
-    sae = quick(n_components=3).fit(X, y)
+    sae = make_estimator(SupervisedAutoencoder, n_components=3).fit(X, y)
     Z = sae.transform(X)
     assert Z.shape == (150, 3)
     assert sae.inverse_transform(Z).shape == (150, 4)
@@ -116,9 +100,12 @@ def test_transformer_side(blobs):
     assert sae.fit_transform(X, y).shape == (150, 3)
 
 
-def test_in_a_pipeline(digits):
-    X_train, X_test, y_train, y_test = digits
-    pipe = make_pipeline(MinMaxScaler(), quick(n_components=8, max_epochs=40))
+def test_in_a_pipeline(digits_split, make_estimator):
+    X_train, X_test, y_train, y_test = digits_split
+    pipe = make_pipeline(
+        MinMaxScaler(),
+        make_estimator(SupervisedAutoencoder, n_components=8, max_epochs=40),
+    )
     assert pipe.fit(X_train, y_train).score(X_test, y_test) > 0.85
 
 
@@ -140,13 +127,13 @@ def test_unlabeled_rows_add_reconstruction_only():
     assert torch.allclose(criterion(output, X, half), recon + ce)
 
 
-def test_few_labels_still_organise_the_code(digits):
-    X_train, X_test, y_train, y_test = digits
+def test_few_labels_still_organise_the_code(digits_split, make_estimator):
+    X_train, X_test, y_train, y_test = digits_split
     rng = np.random.default_rng(0)
     y_partial = y_train.copy()
     y_partial[rng.random(len(y_train)) > 0.2] = -1  # keep about 20%
     params = dict(n_components=2, hidden_layer_sizes=(128, 64), max_epochs=60)
-    sae = quick(**params).fit(X_train, y_partial)
+    sae = make_estimator(SupervisedAutoencoder, **params).fit(X_train, y_partial)
     assert_array_equal(sae.classes_, np.arange(10))
     ae = AutoencoderTransformer(device="cpu", random_state=0, **params).fit(X_train)
     semi = knn_accuracy(sae.transform(X_train), y_train, sae.transform(X_test), y_test)
@@ -156,11 +143,11 @@ def test_few_labels_still_organise_the_code(digits):
     assert semi > unsupervised and semi > 0.83
 
 
-def test_unlabeled_marker_in_object_labels(blobs):
+def test_unlabeled_marker_in_object_labels(blobs, make_estimator):
     X, y = blobs
     y_obj = np.array(["a", "b", "c"], dtype=object)[y]
     y_obj[::3] = -1
-    sae = quick().fit(X, y_obj)
+    sae = make_estimator(SupervisedAutoencoder).fit(X, y_obj)
     assert_array_equal(sae.classes_, ["a", "b", "c"])
 
 
@@ -198,11 +185,13 @@ def test_tutorial_configuration_builds():
     assert sae.net_.criterion_.classification_weight == 0.1
 
 
-def test_partial_fit_needs_classes_first(blobs):
+def test_partial_fit_needs_classes_first(blobs, make_estimator):
     X, y = blobs
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
-        quick().partial_fit(X, y)
-    sae = quick().partial_fit(X[:50], y[:50], classes=[0, 1, 2])
+        make_estimator(SupervisedAutoencoder).partial_fit(X, y)
+    sae = make_estimator(SupervisedAutoencoder).partial_fit(
+        X[:50], y[:50], classes=[0, 1, 2]
+    )
     sae.partial_fit(X[50:], y[50:])
     assert sae.n_iter_ == 2
     assert_array_equal(sae.classes_, [0, 1, 2])
@@ -221,15 +210,15 @@ def test_partial_fit_needs_classes_first(blobs):
         (np.zeros(10), "inconsistent numbers of samples"),
     ],
 )
-def test_bad_labels(blobs, y, message):
+def test_bad_labels(blobs, y, message, make_estimator):
     X, _ = blobs
     with pytest.raises(ValueError, match=message):
-        quick().fit(X, y)
+        make_estimator(SupervisedAutoencoder).fit(X, y)
 
 
-def test_unknown_label_in_partial_fit(blobs):
+def test_unknown_label_in_partial_fit(blobs, make_estimator):
     X, y = blobs
-    sae = quick().partial_fit(X, y, classes=[0, 1, 2])
+    sae = make_estimator(SupervisedAutoencoder).partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match=r"labels \[5\] that are not in classes_"):
         sae.partial_fit(X[:3], np.array([0, 5, 1]))
 
@@ -243,6 +232,15 @@ def test_unknown_label_in_partial_fit(blobs):
         ({"classifier_layer_sizes": (0,)}, "classifier_layer_sizes must be"),
     ],
 )
-def test_bad_parameters(blobs, params, message):
+def test_bad_parameters(blobs, params, message, make_estimator):
     with pytest.raises(ValueError, match=message):
-        quick(**params).fit(*blobs)
+        make_estimator(SupervisedAutoencoder, **params).fit(*blobs)
+
+
+def test_validation_needs_its_labels(make_estimator):
+    X = np.random.default_rng(0).random((40, 6))
+    y = np.arange(40) % 3
+    with pytest.raises(ValueError, match="pass y_val with X_val"):
+        make_estimator(SupervisedAutoencoder).fit(X, y, X_val=X)
+    with pytest.raises(ValueError, match=r"y_val contains labels \[7\]"):
+        make_estimator(SupervisedAutoencoder).fit(X, y, X_val=X[:2], y_val=[0, 7])

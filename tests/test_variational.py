@@ -8,39 +8,22 @@ import pytest
 import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, KFold, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold
 from torch import nn
 
 from skae import VariationalAutoencoder
 from skae._torch_modules import ConvDecoder, ConvEncoder
 from skae._training.losses import ELBOLoss, gaussian_kl
 
-
-def quick(**params):
-    """A small, fast, seeded VAE for tests that check behaviour, not
-    quality."""
-    defaults = dict(
-        n_components=2,
-        hidden_layer_sizes=(16,),
-        max_epochs=5,
-        device="cpu",
-        random_state=0,
-    )
-    return VariationalAutoencoder(**{**defaults, **params})
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X = load_digits().data / 16
-    return train_test_split(X, test_size=0.25, random_state=0)
+# What make_estimator (conftest.py) gives this module's estimators.
+ESTIMATOR_DEFAULTS = {"hidden_layer_sizes": (16,), "max_epochs": 5}
 
 
 @pytest.fixture(scope="module", params=["mse", "bce"])
-def fitted(request, digits):
+def fitted(request, digits_split):
     """A VAE with a 2-D code trained on the digit images, per likelihood."""
-    X_train, _ = digits
+    X_train = digits_split[0]
     return VariationalAutoencoder(
         2,
         loss=request.param,
@@ -75,8 +58,8 @@ def outliers(X, seed=0):
 # --- the model -----------------------------------------------------------
 
 
-def test_kl_term_trains_and_codes_spread_as_the_prior(fitted, digits):
-    X_train, _ = digits
+def test_kl_term_trains_and_codes_spread_as_the_prior(fitted, digits_split):
+    X_train = digits_split[0]
     mean, log_var = posterior(fitted, X_train)
     kl = gaussian_kl(torch.from_numpy(mean), torch.from_numpy(log_var))
     # The codes carry information (PyOD's VAE clamps this term to 0) ...
@@ -89,8 +72,8 @@ def test_kl_term_trains_and_codes_spread_as_the_prior(fitted, digits):
     assert np.all((aggregate_variance > 0.7) & (aggregate_variance < 1.5))
 
 
-def test_outliers_get_a_lower_elbo(fitted, digits):
-    _, X_test = digits
+def test_outliers_get_a_lower_elbo(fitted, digits_split):
+    X_test = digits_split[1]
     noise, shuffled = outliers(X_test)
     test_scores = fitted.score_samples(X_test)
     for X_out in (noise, shuffled):
@@ -98,10 +81,10 @@ def test_outliers_get_a_lower_elbo(fitted, digits):
         assert np.mean(fitted.score_samples(X_out) < np.median(test_scores)) > 0.95
 
 
-def test_score_samples_is_the_elbo_in_nats(fitted, digits):
+def test_score_samples_is_the_elbo_in_nats(fitted, digits_split):
     # An independent Monte-Carlo estimate with many draws of
     # E_q[log p(x|z)] - KL, written out with the textbook densities.
-    X = digits[1][:20]
+    X = digits_split[1][:20]
     module = fitted.net_.module_
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -125,20 +108,25 @@ def test_score_samples_is_the_elbo_in_nats(fitted, digits):
     assert_allclose(fitted.score_samples(X), expected, rtol=0.02, atol=0.5)
 
 
-def test_noise_variance_is_the_training_mean_squared_error(digits):
-    X_train, _ = digits
-    vae = quick(loss="mse", max_epochs=10).fit(X_train)
+def test_noise_variance_is_the_training_mean_squared_error(
+    digits_split, make_estimator
+):
+    X_train = digits_split[0]
+    vae = make_estimator(VariationalAutoencoder, loss="mse", max_epochs=10).fit(X_train)
     reconstructed = vae.inverse_transform(vae.transform(X_train))
     mse = np.mean((reconstructed - X_train) ** 2)
     # the ELBO's codes are drawn around the posterior mean, so their
     # decodings miss by a bit more than the mean's
     assert mse < vae.noise_variance_ < 1.5 * mse
-    assert not hasattr(quick(loss="bce").fit(X_train), "noise_variance_")
+    assert not hasattr(
+        make_estimator(VariationalAutoencoder, loss="bce").fit(X_train),
+        "noise_variance_",
+    )
 
 
-def test_training_loss_is_the_negative_elbo_per_sample(digits):
-    X_train, _ = digits
-    vae = quick(loss="bce", max_epochs=20).fit(X_train)
+def test_training_loss_is_the_negative_elbo_per_sample(digits_split, make_estimator):
+    X_train = digits_split[0]
+    vae = make_estimator(VariationalAutoencoder, loss="bce", max_epochs=20).fit(X_train)
     last = vae.history_[-1, "train_loss"]
     assert last > 10  # nats per sample, not a per-entry loss
     assert last == pytest.approx(-vae.score(X_train), rel=0.05)
@@ -161,11 +149,13 @@ def test_elbo_loss_weights_the_kl_term_by_beta():
         assert loss.item() == pytest.approx((bce + beta * kl).item(), rel=1e-5)
 
 
-def test_larger_beta_gives_codes_closer_to_the_prior(digits):
-    X_train, _ = digits
+def test_larger_beta_gives_codes_closer_to_the_prior(digits_split, make_estimator):
+    X_train = digits_split[0]
     kls = []
     for beta in (0.2, 5.0):
-        vae = quick(beta=beta, loss="bce", max_epochs=10).fit(X_train)
+        vae = make_estimator(
+            VariationalAutoencoder, beta=beta, loss="bce", max_epochs=10
+        ).fit(X_train)
         mean, log_var = posterior(vae, X_train)
         kls.append(gaussian_kl(torch.from_numpy(mean), torch.from_numpy(log_var)))
     assert kls[1].mean() < 0.5 * kls[0].mean()
@@ -174,8 +164,8 @@ def test_larger_beta_gives_codes_closer_to_the_prior(digits):
 # --- the methods ---------------------------------------------------------
 
 
-def test_shapes_and_dtypes(X):
-    vae = quick(n_components=3).fit(X)
+def test_shapes_and_dtypes(X, make_estimator):
+    vae = make_estimator(VariationalAutoencoder, n_components=3).fit(X)
     Z = vae.transform(X)
     assert Z.shape == (60, 3) and Z.dtype == np.float32
     assert vae.inverse_transform(Z).shape == (60, 6)
@@ -191,16 +181,18 @@ def test_shapes_and_dtypes(X):
     ]
 
 
-def test_transform_is_the_posterior_mean_and_deterministic(X, assert_float32_close):
-    vae = quick(dropout=0.2).fit(X)
+def test_transform_is_the_posterior_mean_and_deterministic(
+    X, assert_float32_close, make_estimator
+):
+    vae = make_estimator(VariationalAutoencoder, dropout=0.2).fit(X)
     Z = vae.transform(X)
     assert_array_equal(vae.transform(X), Z)
     # all rows in one batch, not in inference blocks: other shapes
     assert_float32_close(Z, posterior(vae, X)[0], n_layers=3, width=16)
 
 
-def test_score_samples_is_deterministic_and_row_by_row(X):
-    vae = quick().fit(X)
+def test_score_samples_is_deterministic_and_row_by_row(X, make_estimator):
+    vae = make_estimator(VariationalAutoencoder).fit(X)
     scores = vae.score_samples(X)
     assert_array_equal(vae.score_samples(X), scores)
     # a row's ELBO does not depend on the rows scored with it
@@ -208,8 +200,8 @@ def test_score_samples_is_deterministic_and_row_by_row(X):
     assert_array_equal(vae.score_samples(X[::-1]), scores[::-1])
 
 
-def test_sample_is_reproducible_under_random_state(X):
-    vae = quick().fit(X)
+def test_sample_is_reproducible_under_random_state(X, make_estimator):
+    vae = make_estimator(VariationalAutoencoder).fit(X)
     a = vae.sample(10, random_state=0)
     assert_array_equal(vae.sample(10, random_state=0), a)
     assert not np.array_equal(vae.sample(10, random_state=1), a)
@@ -223,10 +215,10 @@ def test_sample_is_reproducible_under_random_state(X):
     assert_array_equal(a, vae.inverse_transform(codes))
 
 
-def test_generated_digits_look_like_digits(fitted, digits):
+def test_generated_digits_look_like_digits(fitted, digits_split):
     # Samples from the prior land where the model puts its mass: their ELBO
     # is close to that of real digits, far above that of noise.
-    _, X_test = digits
+    X_test = digits_split[1]
     samples = fitted.sample(200, random_state=0)
     if fitted.loss == "bce":
         assert samples.min() >= 0 and samples.max() <= 1
@@ -236,11 +228,13 @@ def test_generated_digits_look_like_digits(fitted, digits):
 
 
 @pytest.mark.parametrize("random_state", [None, 0, np.random.RandomState(0)])
-def test_global_rng_untouched(X, random_state):
+def test_global_rng_untouched(X, random_state, make_estimator):
     np.random.seed(123)
     torch.manual_seed(123)
     numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    vae = quick(random_state=random_state, early_stopping=True).fit(X)
+    vae = make_estimator(
+        VariationalAutoencoder, random_state=random_state, early_stopping=True
+    ).fit(X)
     vae.sample(5, random_state=random_state)
     vae.sample(5)
     vae.score_samples(X)
@@ -248,10 +242,13 @@ def test_global_rng_untouched(X, random_state):
     assert torch.equal(torch.get_rng_state(), torch_state)
 
 
-def test_same_seed_same_model(X):
-    a, b = quick().fit(X), quick().fit(X)
+def test_same_seed_same_model(X, make_estimator):
+    a, b = (
+        make_estimator(VariationalAutoencoder).fit(X),
+        make_estimator(VariationalAutoencoder).fit(X),
+    )
     assert_array_equal(a.score_samples(X), b.score_samples(X))
-    c = quick(random_state=1).fit(X)
+    c = make_estimator(VariationalAutoencoder, random_state=1).fit(X)
     assert not np.array_equal(a.transform(X), c.transform(X))
 
 
@@ -259,66 +256,70 @@ def test_same_seed_same_model(X):
     "n_samples, error, message",
     [(0, ValueError, "n_samples == 0, must be >= 1"), (2.5, TypeError, "n_samples")],
 )
-def test_sample_rejects_bad_n_samples(X, n_samples, error, message):
-    vae = quick().fit(X)
+def test_sample_rejects_bad_n_samples(X, n_samples, error, message, make_estimator):
+    vae = make_estimator(VariationalAutoencoder).fit(X)
     with pytest.raises(error, match=message):
         vae.sample(n_samples)
 
 
 @pytest.mark.parametrize("method", ["transform", "score_samples", "score"])
-def test_not_fitted(X, method):
+def test_not_fitted(X, method, make_estimator):
     with pytest.raises(NotFittedError):
-        getattr(quick(), method)(X)
+        getattr(make_estimator(VariationalAutoencoder), method)(X)
 
 
-def test_sample_not_fitted():
+def test_sample_not_fitted(make_estimator):
     with pytest.raises(NotFittedError):
-        quick().sample(3)
+        make_estimator(VariationalAutoencoder).sample(3)
 
 
 # --- training ------------------------------------------------------------
 
 
-def test_default_stopping_rule_ends_a_plateau(digits):
+def test_default_stopping_rule_ends_a_plateau(digits_split, make_estimator):
     # tol is in nats per sample: training stops once the ELBO stops
     # improving, well before max_epochs.
-    X_train, _ = digits
-    vae = quick(loss="bce", hidden_layer_sizes=(32,), max_epochs=300).fit(X_train)
+    X_train = digits_split[0]
+    vae = make_estimator(
+        VariationalAutoencoder, loss="bce", hidden_layer_sizes=(32,), max_epochs=300
+    ).fit(X_train)
     assert vae.n_iter_ < 300
 
 
-def test_early_stopping_monitors_the_validation_elbo(digits):
-    X_train, _ = digits
-    vae = quick(early_stopping=True, max_epochs=20, n_iter_no_change=3).fit(X_train)
+def test_early_stopping_monitors_the_validation_elbo(digits_split, make_estimator):
+    X_train = digits_split[0]
+    vae = make_estimator(
+        VariationalAutoencoder, early_stopping=True, max_epochs=20, n_iter_no_change=3
+    ).fit(X_train)
     valid = vae.history_[:, "valid_loss"]
     assert len(valid) == vae.n_iter_ and np.all(np.isfinite(valid))
 
 
-def test_partial_fit_trains_and_resets_noise_variance(digits):
-    X_train, _ = digits
-    vae = quick(loss="mse").partial_fit(X_train)
+def test_partial_fit_trains_and_resets_noise_variance(digits_split, make_estimator):
+    X_train = digits_split[0]
+    vae = make_estimator(VariationalAutoencoder, loss="mse").partial_fit(X_train)
     assert vae.n_iter_ == 1
     first = vae.noise_variance_
     vae.partial_fit(X_train)
     assert vae.n_iter_ == 2 and vae.noise_variance_ != first
 
 
-def test_sparse_input_matches_dense(X):
+def test_sparse_input_matches_dense(X, make_estimator):
     X = np.where(np.abs(X) > 1, X, 0.0)
-    dense = quick().fit(X)
-    sparse = quick().fit(sp.csr_matrix(X))
+    dense = make_estimator(VariationalAutoencoder).fit(X)
+    sparse = make_estimator(VariationalAutoencoder).fit(sp.csr_matrix(X))
     assert_allclose(sparse.transform(sp.csr_matrix(X)), dense.transform(X))
     assert_allclose(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))
 
 
-def test_penalty_parameters_are_not_parameters(X):
-    params = quick().get_params()
+def test_penalty_parameters_are_not_parameters(X, make_estimator):
+    params = make_estimator(VariationalAutoencoder).get_params()
     assert "beta" in params
     assert not {"sparsity_weight", "sparsity_target", "contractive_weight"} & set(
         params
     )
     with pytest.raises(TypeError, match=r"unexpected parameters \['sparsity_weight'\]"):
-        quick(sparsity_weight=0.1).fit(X)
+        make_estimator(VariationalAutoencoder, sparsity_weight=0.1).fit(X)
 
 
 @pytest.mark.parametrize(
@@ -328,17 +329,19 @@ def test_penalty_parameters_are_not_parameters(X):
         ({"loss": "hinge"}, "'loss' parameter"),
     ],
 )
-def test_invalid_parameters(X, params, message):
+def test_invalid_parameters(X, params, message, make_estimator):
     with pytest.raises(ValueError, match=message):
-        quick(**params).fit(X)
+        make_estimator(VariationalAutoencoder, **params).fit(X)
 
 
 # --- architectures -------------------------------------------------------
 
 
-def test_convolutional_vae_on_images(digits):
-    X_train, _ = digits
-    vae = quick(image_shape=(1, 8, 8), conv_channels=(8,), loss="bce").fit(X_train)
+def test_convolutional_vae_on_images(digits_split, make_estimator):
+    X_train = digits_split[0]
+    vae = make_estimator(
+        VariationalAutoencoder, image_shape=(1, 8, 8), conv_channels=(8,), loss="bce"
+    ).fit(X_train)
     module = vae.net_.module_
     assert isinstance(module.encoder, ConvEncoder) and module.encoder.n_components == 4
     assert isinstance(module.decoder, ConvDecoder) and module.decoder.n_components == 2
@@ -347,11 +350,13 @@ def test_convolutional_vae_on_images(digits):
     assert np.all(np.isfinite(vae.score_samples(X_train)))
 
 
-def test_recurrent_vae_on_sequences():
+def test_recurrent_vae_on_sequences(make_estimator):
     t = np.linspace(0, 2 * np.pi, 12)
     phase = np.random.default_rng(0).uniform(0, 2 * np.pi, (80, 1))
     X = np.sin(t + phase)
-    vae = quick(sequence_shape=(12, 1), recurrent_units=8).fit(X)
+    vae = make_estimator(
+        VariationalAutoencoder, sequence_shape=(12, 1), recurrent_units=8
+    ).fit(X)
     assert vae.transform(X).shape == (80, 2)
     assert vae.sample(2, random_state=0).shape == (2, 12)
 
@@ -379,8 +384,9 @@ class LinearDecoder(nn.Module):
         return self.layer(Z)
 
 
-def test_user_encoder_and_decoder_classes(X):
-    vae = quick(
+def test_user_encoder_and_decoder_classes(X, make_estimator):
+    vae = make_estimator(
+        VariationalAutoencoder,
         n_components=3,
         encoder=LinearEncoder,
         decoder=LinearDecoder,
@@ -394,14 +400,18 @@ def test_user_encoder_and_decoder_classes(X):
     assert np.all(np.isfinite(vae.score_samples(X)))
 
 
-def test_user_encoder_instance_of_the_wrong_width(X):
-    vae = quick(n_components=3, encoder=nn.Linear(6, 3))
+def test_user_encoder_instance_of_the_wrong_width(X, make_estimator):
+    vae = make_estimator(
+        VariationalAutoencoder, n_components=3, encoder=nn.Linear(6, 3)
+    )
     with pytest.raises(ValueError, match=r"\(n_samples, 6\) codes.*it must give 6"):
         vae.fit(X)
 
 
-def test_user_decoder_instance_of_the_wrong_width(X):
-    vae = quick(n_components=3, decoder=nn.Linear(6, 6))
+def test_user_decoder_instance_of_the_wrong_width(X, make_estimator):
+    vae = make_estimator(
+        VariationalAutoencoder, n_components=3, decoder=nn.Linear(6, 6)
+    )
     with pytest.raises(ValueError, match=r"decoder Linear failed on \(n_samples, 3\)"):
         vae.fit(X)
 
@@ -409,15 +419,19 @@ def test_user_decoder_instance_of_the_wrong_width(X):
 # --- model selection, persistence ----------------------------------------
 
 
-def test_grid_search_selects_by_held_out_elbo(digits):
-    X_train = digits[0][:600]
+def test_grid_search_selects_by_held_out_elbo(digits_split, make_estimator):
+    X_train = digits_split[0][:600]
     cv = KFold(2, shuffle=True, random_state=0)
     search = GridSearchCV(
-        quick(loss="bce", max_epochs=10), {"beta": [1.0, 4.0]}, cv=cv
+        make_estimator(VariationalAutoencoder, loss="bce", max_epochs=10),
+        {"beta": [1.0, 4.0]},
+        cv=cv,
     ).fit(X_train)
     # the default score is the ELBO (KL weight 1) of the held-out rows
     train, test = next(cv.split(X_train))
-    held_out = quick(loss="bce", max_epochs=10, beta=4.0).fit(X_train[train])
+    held_out = make_estimator(
+        VariationalAutoencoder, loss="bce", max_epochs=10, beta=4.0
+    ).fit(X_train[train])
     assert search.cv_results_["split0_test_score"][1] == pytest.approx(
         held_out.score(X_train[test])
     )
@@ -426,8 +440,8 @@ def test_grid_search_selects_by_held_out_elbo(digits):
     assert search.best_estimator_.beta == search.best_params_["beta"]
 
 
-def test_pickle_round_trip_gives_identical_outputs(X):
-    vae = quick(batch_norm=True).fit(X)
+def test_pickle_round_trip_gives_identical_outputs(X, make_estimator):
+    vae = make_estimator(VariationalAutoencoder, batch_norm=True).fit(X)
     loaded = pickle.loads(pickle.dumps(vae))
     assert_array_equal(loaded.score_samples(X), vae.score_samples(X))
     assert_array_equal(loaded.transform(X), vae.transform(X))
@@ -435,3 +449,11 @@ def test_pickle_round_trip_gives_identical_outputs(X):
     assert loaded.noise_variance_ == vae.noise_variance_
     loaded.partial_fit(X)  # the loaded model keeps training
     assert loaded.n_iter_ == vae.n_iter_ + 1
+
+
+def test_trains_on_unscaled_input(make_estimator):
+    # exp(log_var) overflowed on input in the thousands before the
+    # log-variance was clamped
+    X = np.random.default_rng(0).random((120, 6)) * 1000
+    vae = make_estimator(VariationalAutoencoder, loss="mse", max_epochs=3).fit(X)
+    assert np.all(np.isfinite(vae.score_samples(X)))
