@@ -67,7 +67,7 @@ def test_grid_search_over_n_components_in_parallel(digits_split, make_estimator)
 
 
 def test_predict_is_decode_of_encode_and_score_its_mean_error(make_estimator, X):
-    ae = make_estimator(AutoencoderTransformer, n_components=3).fit(X)
+    ae = make_estimator(AutoencoderTransformer, n_components=3, loss="mse").fit(X)
     X_hat = ae.predict(X)
     assert X_hat.shape == (60, 6) and X_hat.dtype == np.float32
     assert_allclose(X_hat, ae.inverse_transform(ae.transform(X)), rtol=1e-6)

@@ -251,3 +251,20 @@ def test_both_penalties_add_up():
     penalty = CodePenalty(sparsity_weight=0.5, contractive_weight=0.25)
     got = penalty(X_batch, (None, code)).item()
     assert got == pytest.approx(0.5 * l1 + 0.25 * 6.0, rel=1e-12)
+
+
+def test_bce_of_nan_outputs_is_a_nan_loss_with_a_graph():
+    # torch's kernel raises on NaN outputs; the loss must be NaN instead, so
+    # that training stops with NonFiniteLossError, and backward() must run
+    X = torch.tensor([[0.0, 1.0], [0.5, 0.25]])
+    X_hat = torch.tensor([[0.2, float("nan")], [0.5, 0.5]], requires_grad=True)
+    loss = reconstruction_loss(X_hat, X, "bce")
+    assert torch.isnan(loss)
+    loss.backward()
+    assert X_hat.grad.shape == X.shape
+    assert torch.isnan(reconstruction_loss(X_hat, X, "bce", reduction="none")).all()
+    # outputs outside [0, 1] without NaN are still torch's error
+    with pytest.raises(RuntimeError):
+        reconstruction_loss(
+            torch.tensor([[1.5, 0.5]]), torch.tensor([[1.0, 0.0]]), "bce"
+        )

@@ -177,7 +177,7 @@ def training_sets(
         valid_rows = None
         if rows is not None:
             n_val = X_val.shape[0]
-            valid_rows = np.broadcast_to(np.arange(n_val), (len(rows), n_val))
+            valid_rows = np.tile(np.arange(n_val), (len(rows), 1))
         valid = InMemoryDataset.from_array(
             X_val, targets_val, device, sample_weight_val, valid_rows
         )

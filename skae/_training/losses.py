@@ -13,9 +13,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
+def binary_cross_entropy(X_hat, X, reduction="mean"):
+    """torch's binary cross-entropy, except that outputs with NaN (weights
+    that diverged) give a NaN loss, which stops training with
+    ``NonFiniteLossError`` and its advice, where torch's CPU kernel raises
+    "all elements of input should be between 0 and 1" (on a GPU it asserts,
+    which no code can catch)."""
+    try:
+        return F.binary_cross_entropy(X_hat, X, reduction=reduction)
+    except RuntimeError:
+        if not torch.isnan(X_hat).any():
+            raise
+        errors = X_hat * math.nan  # keeps the graph: backward() still runs
+        return errors.mean() if reduction == "mean" else errors
+
+
 ELEMENTWISE_LOSSES = {
     "mse": F.mse_loss,
-    "bce": F.binary_cross_entropy,
+    "bce": binary_cross_entropy,
 }
 # The decoder's last activation that fits each loss: BCE needs outputs in (0, 1).
 OUTPUT_ACTIVATIONS = {"mse": "identity", "bce": "sigmoid"}
