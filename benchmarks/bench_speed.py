@@ -230,6 +230,7 @@ def skae_model(hidden, n_components, batch_size, epochs):
     return AutoencoderTransformer(
         n_components,
         hidden_layer_sizes=hidden,
+        loss="mse",  # the loop's and the peers' loss ("auto" is bce on MNIST)
         batch_size=batch_size,
         max_epochs=epochs,
         tol=0.0,
