@@ -268,9 +268,9 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         )
         return X, None
 
-    def _check_trainable(self, X, architecture):
-        """A ValueError when the network cannot train on ``X``."""
-        X_range = value_range(X)
+    def _check_trainable(self, X, X_range, architecture):
+        """A ValueError when the network cannot train on ``X``, whose values
+        span ``X_range`` (``value_range(X)``)."""
         check_loss_range(self.loss_, X, X_range, self.loss)
         if not architecture["standardize"]:
             # the loss compares values in the data's own units
@@ -375,11 +375,12 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         X, targets, shape = self._validate_training_data(X, y, first_pass, classes)
         sample_weight = check_sample_weight(sample_weight, X)
         continuing = incremental and not first_pass
+        X_range = value_range(X)  # one pass over X, for both uses below
         if not continuing:
             # What "auto" means on this data; every later use reads loss_ and
             # hidden_layer_sizes_. A warm start keeps what "auto" chose.
             if first_pass or self.loss != "auto":
-                self.loss_ = resolve_loss(self.loss, value_range(X), self.decoder)
+                self.loss_ = resolve_loss(self.loss, X_range, self.decoder)
             if first_pass or not isinstance(self.hidden_layer_sizes, str):
                 self.hidden_layer_sizes_ = resolve_hidden_layer_sizes(
                     self.hidden_layer_sizes, X.shape[0], self.n_components
@@ -387,7 +388,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
-        self._check_trainable(X, architecture)
+        self._check_trainable(X, X_range, architecture)
         check_optimizer(self.optimizer, self.lr, self._routed_params("optimizer"))
         if X_val is not None:
             X_val, targets_val = self._validate_validation_data(X_val, y_val)
