@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import assert_all_finite
 
 from .._torch_network import module_cost
@@ -304,10 +305,8 @@ def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
     block_array = block.numpy()
     on_cpu = torch.device(device).type == "cpu"
     sparse = sp.issparse(X)
-    n_samples = X.shape[0]
-    for start in range(0, n_samples, block_rows):
-        rows = slice(start, min(start + block_rows, n_samples))
-        n_rows = rows.stop - start
+    for rows in gen_batches(X.shape[0], block_rows):
+        n_rows = rows.stop - rows.start
         if not sparse:
             block_array[:n_rows] = X[rows]
         elif X.dtype == np.float32:
