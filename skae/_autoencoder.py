@@ -6,12 +6,15 @@ from ._estimator_base import (
     BaseAutoencoder,
     CodePenaltyMixin,
     CodesMixin,
+    NeighborEmbeddingMixin,
 )
 from ._sklearn_compat import _fit_context
 
 
 @fill_doc
-class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
+class AutoencoderTransformer(
+    CodesMixin, NeighborEmbeddingMixin, CodePenaltyMixin, BaseAutoencoder
+):
     """Nonlinear dimensionality reduction with an autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values and
@@ -44,6 +47,10 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
     {{sparsity_weight}}
     {{sparsity_target}}
     {{contractive_weight}}
+    {{embedding_weight}}
+    {{n_neighbors}}
+    {{min_dist}}
+    {{reconstruction_weight_encoder}}
     {{optimizer}}
     {{lr}}
     {{max_grad_norm}}
@@ -102,6 +109,7 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         **CodePenaltyMixin._parameter_constraints,
+        **NeighborEmbeddingMixin._parameter_constraints,
         **LOSS_CONSTRAINT,
     }
 
@@ -125,6 +133,10 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
         sparsity_weight=0.0,
         sparsity_target=None,
         contractive_weight=0.0,
+        embedding_weight=0.0,
+        n_neighbors=15,
+        min_dist=0.1,
+        reconstruction_weight=1.0,
         optimizer="adam",
         lr=1e-3,
         max_grad_norm=None,
@@ -175,6 +187,10 @@ class AutoencoderTransformer(CodesMixin, CodePenaltyMixin, BaseAutoencoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
+        self.embedding_weight = embedding_weight
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.reconstruction_weight = reconstruction_weight
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)

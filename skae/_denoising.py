@@ -11,6 +11,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._docstrings import fill_doc
 from ._sklearn_compat import Interval, StrOptions
 from ._training.corruption import NOISES, BatchCorruption
+from ._training.distributed import process_seed
 
 
 @fill_doc
@@ -65,6 +66,10 @@ default="gaussian"
     {{sparsity_weight}}
     {{sparsity_target}}
     {{contractive_weight}}
+    {{embedding_weight}}
+    {{n_neighbors}}
+    {{min_dist}}
+    {{reconstruction_weight_encoder}}
     {{optimizer}}
     {{lr}}
     {{max_grad_norm}}
@@ -145,6 +150,10 @@ default="gaussian"
         sparsity_weight=0.0,
         sparsity_target=None,
         contractive_weight=0.0,
+        embedding_weight=0.0,
+        n_neighbors=15,
+        min_dist=0.1,
+        reconstruction_weight=1.0,
         optimizer="adam",
         lr=1e-3,
         max_grad_norm=None,
@@ -179,6 +188,10 @@ default="gaussian"
             sparsity_weight=sparsity_weight,
             sparsity_target=sparsity_target,
             contractive_weight=contractive_weight,
+            embedding_weight=embedding_weight,
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            reconstruction_weight=reconstruction_weight,
             optimizer=optimizer,
             lr=lr,
             max_grad_norm=max_grad_norm,
@@ -216,14 +229,17 @@ default="gaussian"
         self.data_min_, self.data_max_ = data_min, data_max
         return X, targets, shape
 
-    def _training_options(self, seed, device):
+    def _training_options(self, X, seed, device, continued):
         corruption = BatchCorruption(
             self.noise,
             self.noise_level,
             self.data_min_,
             self.data_max_,
             self.clip,
-            seed,
+            process_seed(seed),
             device,
         )
-        return {**super()._training_options(seed, device), "corruption": corruption}
+        return {
+            **super()._training_options(X, seed, device, continued),
+            "corruption": corruption,
+        }

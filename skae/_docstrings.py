@@ -113,6 +113,33 @@ contractive_weight : float, default=0.0
     (Rifai et al., 2011), which makes the codes insensitive to small input
     changes. It costs ``n_components`` extra backward passes per batch.
     0 disables it.""",
+    "embedding_weight": """\
+embedding_weight : float, default=0.0
+    Weight of a neighbour-embedding term in the encoder's loss, UMAP's:
+    the codes are trained to keep each training row among its
+    ``n_neighbors`` nearest rows, so that even 2-D codes separate the
+    groups of the data as UMAP's map does, while ``transform`` still maps
+    new rows and ``inverse_transform`` decodes any point. 0 turns it off.
+    With it, ``fit`` first builds the rows' neighbour graph (scikit-learn's
+    exact ``NearestNeighbors``) and lays the rows out on it as UMAP does;
+    the encoder then learns to place each row where UMAP's ``transform``
+    would (see the user guide's "Maps in two dimensions").""",
+    "n_neighbors": """\
+n_neighbors : int, default=15
+    With ``embedding_weight``: how many nearest training rows make a row's
+    neighbourhood (UMAP's ``n_neighbors``). Fewer keep finer local
+    structure, more the global arrangement.""",
+    "min_dist": """\
+min_dist : float, default=0.1
+    With ``embedding_weight``: how close codes may pack, in [0, 1] (UMAP's
+    ``min_dist``); lower values give tighter clusters.""",
+    "reconstruction_weight_encoder": """\
+reconstruction_weight : float, default=1.0
+    The share of the reconstruction loss's gradient that reaches the
+    encoder. The decoder always learns the whole reconstruction loss, so
+    at 0 the codes are shaped by ``embedding_weight``'s term alone and
+    ``inverse_transform`` still decodes them; 0 needs
+    ``embedding_weight > 0``.""",
     "optimizer": """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop", "adagrad"} or \
 torch.optim.Optimizer subclass, default="adam"

@@ -31,6 +31,7 @@ from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
 from ._torch_network import build_network
 from ._training.data import inference_block_rows, map_blocks
 from ._training.distributed import process_seed, shared_seed
+from ._training.embedding import NeighborEmbedding
 from ._training.fitting import (
     carry_over,
     check_optimizer,
@@ -229,14 +230,18 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         output, X, y)`` on each batch."""
         return ReconstructionLoss, {"loss": self.loss_}
 
-    def _training_options(self, seed, device):
+    def _training_options(self, X, seed, device, continued):
         """What the net applies to each training batch besides the
-        criterion, set afresh for every training call: ``penalty`` (a
-        :class:`~skae._training.losses.CodePenalty`) and ``corruption`` (a
-        callable on the batch), each None when absent. ``seed`` seeds any
-        randomness of this process's own; ``device`` is the training
-        device."""
-        return {"penalty": None, "corruption": None}
+        criterion, set afresh for every training call on the training data
+        ``X``: ``penalty`` (a :class:`~skae._training.losses.CodePenalty`),
+        ``corruption`` (a callable on the batch), each None when absent, and
+        ``reconstruction_gradient`` (see
+        :class:`~skae._training.net.AutoencoderNet`). ``seed`` is the call's
+        seed, shared by the processes of data-parallel training
+        (``process_seed(seed)`` is this process's own); ``device`` is the
+        training device; ``continued`` is the net whose weights this call
+        continues (a warm start, a later ``partial_fit``), or None."""
+        return {"penalty": None, "corruption": None, "reconstruction_gradient": 1.0}
 
     def _training_rows(self, n_samples, seed):
         """The rows each network trains on: None for all of them, or an
@@ -419,15 +424,19 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                     settings = {"lr": self.lr, **self._routed_params("optimizer")}
                     carry_over(self.net_, net, settings)
             net.iterator_train__generator.manual_seed(seed)
-            options = self._training_options(process_seed(seed), device)
+            options = self._training_options(
+                X, seed, device, None if first_pass else net
+            )
             for name, value in options.items():
                 setattr(net, name, value)
+            penalty = options["penalty"]
             train, valid, epochs = training_sets(
                 X,
                 targets,
                 sample_weight,
                 device,
                 rows=self._training_rows(X.shape[0], seed),
+                positions=getattr(penalty, "needs_positions", False),
                 validation=None
                 if X_val is None
                 else (X_val, targets_val, sample_weight_val),
@@ -592,13 +601,56 @@ class CodePenaltyMixin:
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _training_options(self, seed, device):
+    def _training_options(self, X, seed, device, continued):
         return {
-            **super()._training_options(seed, device),
+            **super()._training_options(X, seed, device, continued),
             "penalty": CodePenalty.from_weights(
                 self.sparsity_weight, self.sparsity_target, self.contractive_weight
             ),
         }
+
+
+class NeighborEmbeddingMixin:
+    """The neighbour-embedding term (``embedding_weight``, ``n_neighbors``,
+    ``min_dist``) and ``reconstruction_weight``, for the estimators that
+    take them (the subclass's ``__init__`` stores them); it goes before
+    :class:`CodePenaltyMixin`, whose penalty carries the term."""
+
+    _parameter_constraints = {
+        "embedding_weight": [Interval(Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "min_dist": [Interval(Real, 0, 1, closed="both")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _training_options(self, X, seed, device, continued):
+        options = super()._training_options(X, seed, device, continued)
+        if self.reconstruction_weight == 0 and self.embedding_weight == 0:
+            raise ValueError(
+                "reconstruction_weight=0 and embedding_weight=0 leave the "
+                "encoder nothing to learn; set one of them above 0."
+            )
+        options["reconstruction_gradient"] = self.reconstruction_weight
+        if self.embedding_weight > 0:
+            term = NeighborEmbedding.fit(
+                X,
+                n_neighbors=self.n_neighbors,
+                min_dist=self.min_dist,
+                weight=self.embedding_weight,
+                # a continued network starts the layout from its own codes
+                start=None if continued is None else self._transform(X),
+                n_components=self.n_components,
+                seed=seed,
+                sample_seed=process_seed(seed),
+                device=device,
+            )
+            penalty = options["penalty"]
+            if penalty is None:
+                penalty = CodePenalty(embedding=term)
+            else:
+                penalty.embedding = term
+            options["penalty"] = penalty
+        return options
 
 
 class CodesMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):

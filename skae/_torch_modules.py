@@ -377,6 +377,16 @@ class RecurrentDecoder(nn.Module):
         return self.output(outputs).flatten(1)
 
 
+def scale_gradient(X, scale):
+    """``X`` unchanged, through which ``scale`` times the gradient flows back
+    (``X`` itself when ``scale`` is 1)."""
+    if scale == 1:
+        return X
+    detached = X.detach()
+    # detached + 0 in the forward pass, bit for bit
+    return detached + scale * (X - detached)
+
+
 class Standardize(nn.Module):
     """Fixed per-feature standardization, ``(X - mean) / scale``, and its
     inverse; ``mean`` and ``scale`` are buffers (saved with the weights,
@@ -425,9 +435,13 @@ class AutoencoderModule(nn.Module):
         X = self.decoder(Z)
         return X if self.standardize is None else self.standardize.inverse(X)
 
-    def forward(self, X):
+    def forward(self, X, reconstruction_gradient=1.0):
+        """``(reconstruction, code)``. The decoder's input passes on
+        ``reconstruction_gradient`` times its gradient to the encoder (all of
+        it by default; none at 0, where the decoder still learns to decode
+        the codes that other terms shape)."""
         code = self.encode(X)
-        return self.decoder(code), code
+        return self.decoder(scale_gradient(code, reconstruction_gradient)), code
 
 
 class SupervisedAutoencoderModule(AutoencoderModule):

@@ -61,8 +61,8 @@ def test_training_batches_are_corrupted_and_targets_clean(
     seen = {}
     original = DenoisingAutoencoder._training_options
 
-    def spy(self, seed, device):
-        options = original(self, seed, device)
+    def spy(self, X, seed, device, continued):
+        options = original(self, X, seed, device, continued)
         corrupt = options["corruption"]
 
         def recording(batch):
@@ -88,11 +88,11 @@ def test_clipping_to_training_range(X, make_estimator):
     assert_array_equal(dae.data_max_, X.max(axis=0).astype(np.float32))
     batch = torch.from_numpy(X.astype(np.float32))
     cpu = torch.device("cpu")
-    clipped = dae._training_options(0, cpu)["corruption"](batch).numpy()
+    clipped = dae._training_options(X, 0, cpu, None)["corruption"](batch).numpy()
     assert np.all(clipped <= dae.data_max_) and np.all(clipped >= dae.data_min_)
     assert np.any(clipped == dae.data_max_)
     dae.set_params(clip=False)
-    unclipped = dae._training_options(0, cpu)["corruption"](batch).numpy()
+    unclipped = dae._training_options(X, 0, cpu, None)["corruption"](batch).numpy()
     assert unclipped.max() > 5
 
 

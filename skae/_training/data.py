@@ -49,25 +49,41 @@ class InMemoryDataset(torch.utils.data.Dataset):
         n_features)`` tensor, member ``e`` reading ``X[indices[e]]``.
     device : str or torch.device, default="cpu"
         Where batches are delivered.
+    positions : bool, default=False
+        Whether a batch also carries its rows' positions in ``X`` (for a
+        penalty that looks rows up, see ``batch``).
     """
 
-    def __init__(self, X, y=None, sample_weight=None, *, indices=None, device="cpu"):
+    def __init__(
+        self,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        indices=None,
+        device="cpu",
+        positions=False,
+    ):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
         self.indices = indices
         self.device = torch.device(device)
+        self.positions = positions
 
     # Training data stays on a GPU when it takes at most this share of the
     # free device memory; otherwise batches are copied there one at a time.
     DEVICE_DATA_SHARE = 0.5
 
     @classmethod
-    def from_array(cls, X, y, device, sample_weight=None, indices=None):
+    def from_array(
+        cls, X, y, device, sample_weight=None, indices=None, positions=False
+    ):
         """A dataset of the validated float32 array (or CSR matrix) ``X``,
         shared, not copied, the target tensor ``y`` and the weights array
         ``sample_weight`` (or None), on ``device`` when it fits there;
-        ``indices`` as in the constructor (an array, or None)."""
+        ``indices`` and ``positions`` as in the constructor (``indices`` an
+        array, or None)."""
         if indices is not None:
             indices = torch.as_tensor(indices, dtype=torch.int64)
         if sample_weight is not None:
@@ -83,7 +99,9 @@ class InMemoryDataset(torch.utils.data.Dataset):
                 y = y.to(X.device)
             if sample_weight is not None:
                 sample_weight = sample_weight.to(X.device)
-        return cls(X, y, sample_weight, indices=indices, device=device)
+        return cls(
+            X, y, sample_weight, indices=indices, device=device, positions=positions
+        )
 
     def __len__(self):
         return self.X.shape[0] if self.indices is None else self.indices.shape[-1]
@@ -101,12 +119,19 @@ class InMemoryDataset(torch.utils.data.Dataset):
         if self.indices is not None:
             indices = self.indices[..., indices]
         return InMemoryDataset(
-            self.X, self.y, self.sample_weight, indices=indices, device=self.device
+            self.X,
+            self.y,
+            self.sample_weight,
+            indices=indices,
+            device=self.device,
+            positions=self.positions,
         )
 
     def batch(self, rows):
         """``(X_batch, (y_batch, weight_batch))`` for ``rows`` (a slice or an
-        index tensor); the targets and weights are None when absent."""
+        index tensor); the targets and weights are None when absent. With
+        ``positions`` the second item is ``(y_batch, weight_batch,
+        rows_batch)``, the rows' positions in ``X`` as an int64 tensor."""
         if sp.issparse(self.X):
             if isinstance(rows, slice):
                 Xb = torch.from_numpy(self.X[rows].toarray())
@@ -122,6 +147,10 @@ class InMemoryDataset(torch.utils.data.Dataset):
             None if values is None else values[rows].to(self.device, non_blocking=True)
             for values in (self.y, self.sample_weight)
         )
+        if self.positions:
+            if isinstance(rows, slice):
+                rows = torch.arange(rows.start, rows.stop)
+            return Xb, (yb, wb, rows.to(self.device))
         return Xb, (yb, wb)
 
 

@@ -151,6 +151,7 @@ def training_sets(
     device,
     *,
     rows=None,
+    positions=False,
     validation=None,
     incremental=False,
     early_stopping=False,
@@ -161,14 +162,18 @@ def training_sets(
     """``(train, valid, epochs)`` of one training call, as
     :class:`InMemoryDataset` objects (``valid`` None for none).
 
-    ``rows`` are the rows each member of an ensemble trains on (None: all).
+    ``rows`` are the rows each member of an ensemble trains on (None: all);
+    with ``positions`` each training batch carries its rows' positions in
+    ``X`` (see :class:`InMemoryDataset`).
     ``validation`` is ``(X_val, targets_val, sample_weight_val)`` given to
     ``fit``, or None; an incremental call trains one epoch and validates on
     nothing; early stopping otherwise validates on a share
     ``validation_fraction`` of the rows, split with ``split_seed`` (the first
     fit's seed, so that a warm-started fit validates on the same rows and
     never on rows it trained on)."""
-    dataset = InMemoryDataset.from_array(X, targets, device, sample_weight, rows)
+    dataset = InMemoryDataset.from_array(
+        X, targets, device, sample_weight, rows, positions=positions
+    )
     if incremental:
         return dataset, None, 1
     if validation is not None:

@@ -216,16 +216,23 @@ class CodePenalty:
     ``sparsity_target``, of ``sum_j KL(target || mean(sigmoid(code_j)))``,
     the sparse autoencoder's KL penalty) plus ``contractive_weight`` x the
     batch mean of the squared Frobenius norm of the encoder's Jacobian
-    d code / d input (the contractive autoencoder). The codes are the
-    module's second output.
+    d code / d input (the contractive autoencoder), plus the ``embedding``
+    term (a weighted :class:`~skae._training.embedding.NeighborEmbedding`,
+    or None), which needs the positions of the batch's rows in the training
+    data. The codes are the module's second output.
     """
 
     def __init__(
-        self, sparsity_weight=0.0, sparsity_target=None, contractive_weight=0.0
+        self,
+        sparsity_weight=0.0,
+        sparsity_target=None,
+        contractive_weight=0.0,
+        embedding=None,
     ):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
+        self.embedding = embedding
 
     @classmethod
     def from_weights(cls, sparsity_weight, sparsity_target, contractive_weight):
@@ -239,7 +246,13 @@ class CodePenalty:
         """Whether the input must require gradients (for the Jacobian)."""
         return self.contractive_weight > 0
 
-    def __call__(self, X, output, sample_weight=None):
+    @property
+    def needs_positions(self):
+        """Whether each batch must carry its rows' positions (for the
+        embedding term)."""
+        return self.embedding is not None
+
+    def __call__(self, X, output, sample_weight=None, positions=None):
         code = output[1]
         total = code.new_zeros(())
         # codes are (rows, units), or (members, rows, units) for an ensemble
@@ -275,4 +288,6 @@ class CodePenalty:
             total = total + self.contractive_weight * weighted_mean(
                 squared_norms, sample_weight
             )
+        if self.embedding is not None:
+            total = total + self.embedding(code, positions, sample_weight)
         return total

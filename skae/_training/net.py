@@ -102,6 +102,11 @@ class AutoencoderNet(NeuralNet):
     the training loss, stops at once on a non-finite loss, and keeps skorch's
     per-batch work off the hot path when no callback asks for it.
 
+    ``reconstruction_gradient`` (a float, 1 by default) is the share of the
+    reconstruction loss's gradient that reaches the encoder in training;
+    the decoder always takes all of it (see
+    :meth:`~skae._torch_modules.AutoencoderModule.forward`).
+
     When a ``torch.distributed`` process group of more than one process is
     initialized, :meth:`fit_epochs` trains data-parallel: each process, given
     the same data, trains on its share of every epoch's batches through a
@@ -114,11 +119,18 @@ class AutoencoderNet(NeuralNet):
     _data_parallel = None
 
     def __init__(
-        self, *args, corruption=None, penalty=None, architecture=None, **kwargs
+        self,
+        *args,
+        corruption=None,
+        penalty=None,
+        reconstruction_gradient=1.0,
+        architecture=None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
         self.penalty = penalty
+        self.reconstruction_gradient = reconstruction_gradient
         # What the estimator built the module from (see _architecture).
         self.architecture = architecture
 
@@ -223,8 +235,9 @@ class AutoencoderNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # the reconstruction is compared with the input in the network's
         # units (standardized, when the module standardizes); ``y_true`` is
-        # the batch's (targets, sample weights)
-        y, sample_weight = (None, None) if y_true is None else y_true
+        # the batch's (targets, sample weights), and its rows' positions when
+        # the penalty asks for them
+        y, sample_weight = (None, None) if y_true is None else y_true[:2]
         return self.criterion_(
             y_pred, self.module_.scale_input(X), y, sample_weight=sample_weight
         )
@@ -237,13 +250,19 @@ class AutoencoderNet(NeuralNet):
         X_in = Xi if self.corruption is None else self.corruption(Xi)
         if self.penalty is not None and self.penalty.needs_input_grad:
             X_in = X_in.detach().requires_grad_()
+        if self.reconstruction_gradient != 1:
+            fit_params = {
+                **fit_params,
+                "reconstruction_gradient": self.reconstruction_gradient,
+            }
         if self._data_parallel is None:
             y_pred = self.infer(X_in, **fit_params)
         else:  # the wrapper's forward prepares the gradients' all-reduce
             y_pred = self._data_parallel.wrapper(X_in, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         if self.penalty is not None:
-            loss = loss + self.penalty(X_in, y_pred, yi[1])
+            # the batch's weights, and its rows' positions when asked for
+            loss = loss + self.penalty(X_in, y_pred, *yi[1:])
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 

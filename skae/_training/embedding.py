@@ -1,0 +1,305 @@
+"""The neighbour-embedding term: UMAP's fuzzy cross-entropy between a
+k-nearest-neighbour graph of the training rows and their codes.
+
+Training with the term runs in two steps. First a layout: one point per
+training row, optimized on the graph alone, as UMAP does (McInnes, Healy and
+Melville, 2018): a spectral start, then the fuzzy cross-entropy with
+negative sampling. Then the network: each batch's codes are pulled towards
+the layout's points of the rows' graph neighbours and pushed from the
+layout's points of random rows, which is the loss UMAP's own ``transform``
+minimizes for a new point against a fitted layout. The encoder so learns to
+place any row, seen or new, where UMAP would.
+
+Both steps compare a code with fixed points (the layout's), never with other
+rows of the batch; a parametric UMAP that compares the codes of a batch's
+edge ends with each other (Sainburg, McInnes and Gentner, 2021) needs two
+encoder passes per edge and on MNIST, in a measurement on this package's
+networks, many more epochs than the CPU budget allowed (see docs/design.md).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.optimize import curve_fit
+from sklearn.decomposition import PCA
+from sklearn.manifold import spectral_embedding
+from sklearn.neighbors import NearestNeighbors
+
+from .losses import weighted_mean
+
+# Each attracting sample comes with this many repelling ones (UMAP's
+# negative_sample_rate).
+NEGATIVE_SAMPLE_RATE = 5
+# Memberships and probabilities are clamped away from 0 and 1 by this much
+# before their logarithms (parametric UMAP's epsilon).
+EPSILON = 1e-4
+# The layout is scaled to this half-width before it is optimized (UMAP
+# scales its spectral start to [0, 10]).
+LAYOUT_SCALE = 10.0
+
+
+def fuzzy_neighbor_graph(distances, indices):
+    """The fuzzy union of the rows' neighbourhoods, as UMAP builds it: a
+    symmetric sparse matrix of memberships in [0, 1].
+
+    ``distances`` and ``indices`` are ``(n_samples, k)``: each row's ``k``
+    nearest other rows, nearest first. Row ``i``'s membership of neighbour
+    ``j`` is ``exp(-(d_ij - rho_i) / sigma_i)``, with ``rho_i`` the distance
+    to the nearest neighbour and ``sigma_i`` set by bisection so that the
+    memberships sum to ``log2(k)``; the graph is then ``A + A.T - A * A.T``
+    (the probabilistic union of the directed memberships).
+    """
+    n_samples, k = distances.shape
+    distances = np.asarray(distances, dtype=np.float64)
+    rho = distances[:, :1]
+    excess = np.maximum(distances - rho, 0.0)
+    target = np.log2(k)
+    low = np.zeros((n_samples, 1))
+    high = np.full((n_samples, 1), np.inf)
+    sigma = np.ones((n_samples, 1))
+    for _ in range(64):
+        total = np.exp(-excess / sigma).sum(axis=1, keepdims=True)
+        too_wide = total > target
+        high = np.where(too_wide, sigma, high)
+        low = np.where(too_wide, low, sigma)
+        sigma = np.where(np.isinf(high), sigma * 2, (low + high) / 2)
+    memberships = np.exp(-excess / sigma)
+    directed = sp.csr_matrix(
+        (memberships.ravel(), (np.repeat(np.arange(n_samples), k), indices.ravel())),
+        shape=(n_samples, n_samples),
+    )
+    graph = (directed + directed.T - directed.multiply(directed.T)).tocsr()
+    graph.sum_duplicates()
+    graph.eliminate_zeros()
+    return graph
+
+
+def neighbor_graph(X, n_neighbors):
+    """:func:`fuzzy_neighbor_graph` of the rows of ``X`` (an array or CSR
+    matrix), each with its ``n_neighbors`` nearest other rows by Euclidean
+    distance, from scikit-learn's exact ``NearestNeighbors``; fewer when
+    ``X`` has fewer rows."""
+    k = min(n_neighbors, X.shape[0] - 1)
+    distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()
+    return fuzzy_neighbor_graph(distances, indices)
+
+
+def curve_parameters(min_dist, spread=1.0):
+    """UMAP's ``(a, b)``: the curve ``1 / (1 + a * d ** (2 * b))`` of the
+    codes' similarity at distance ``d`` closest to 1 up to ``min_dist`` and
+    ``exp(-(d - min_dist) / spread)`` beyond (least squares on [0, 3 *
+    spread])."""
+    d = np.linspace(0, 3 * spread, 300)
+    target = np.where(d < min_dist, 1.0, np.exp(-(d - min_dist) / spread))
+    (a, b), _ = curve_fit(
+        lambda d, a, b: 1.0 / (1.0 + a * d ** (2 * b)), d, target, p0=(1.5, 0.9)
+    )
+    return float(a), float(b)
+
+
+def fuzzy_cross_entropy(codes, attracting, repelling, a, b, weights=None):
+    """Each row's fuzzy cross-entropy, in nats: minus the log-similarity of
+    ``codes`` (n, d) to each of its ``attracting`` points (n, m, d), minus
+    the log-dissimilarity to each of its ``repelling`` points (n, r, d),
+    over ``m`` (the attracting samples' ``weights``, (n, m), multiply their
+    terms)."""
+
+    def similarity(points):
+        squared = (codes.unsqueeze(-2) - points).pow(2).sum(-1)
+        return 1.0 / (1.0 + a * squared.clamp(min=1e-12).pow(b))
+
+    attraction = -torch.log(similarity(attracting).clamp(min=EPSILON))
+    if weights is not None:
+        attraction = attraction * weights
+    repulsion = -torch.log((1.0 - similarity(repelling)).clamp(min=EPSILON))
+    return (attraction.sum(-1) + repulsion.sum(-1)) / attracting.shape[-2]
+
+
+class GraphSampler:
+    """Draws graph neighbours of rows, each in proportion to its
+    membership, and random rows, from a :func:`fuzzy_neighbor_graph`."""
+
+    def __init__(self, graph, device="cpu"):
+        self.n_rows = graph.shape[0]
+        self.columns = torch.as_tensor(graph.indices, dtype=torch.int64, device=device)
+        cumulative = np.cumsum(graph.data, dtype=np.float64)
+        starts = np.concatenate([[0.0], cumulative])[graph.indptr[:-1]]
+        self.cumulative = torch.as_tensor(cumulative, device=device)
+        self.starts = torch.as_tensor(starts, device=device)
+        self.degrees = torch.as_tensor(
+            np.asarray(graph.sum(axis=1)).ravel(), device=device
+        )
+        # the rows' total memberships, relative to their mean: how strongly
+        # a row is attracted
+        self.strength = (self.degrees / self.degrees.mean()).float()
+
+    def neighbors(self, rows, n_samples, generator):
+        """``(len(rows), n_samples)`` graph neighbours of ``rows``."""
+        draws = torch.rand(
+            (len(rows), n_samples),
+            generator=generator,
+            dtype=torch.float64,
+            device=self.starts.device,
+        )
+        targets = self.starts[rows, None] + draws * self.degrees[rows, None]
+        positions = torch.searchsorted(self.cumulative, targets)
+        return self.columns[positions.clamp(max=len(self.columns) - 1)]
+
+    def random_rows(self, shape, generator):
+        return torch.randint(
+            self.n_rows, shape, generator=generator, device=self.starts.device
+        )
+
+
+def initial_layout(graph, X, n_components, seed):
+    """The layout's start, scaled to ``LAYOUT_SCALE``: the graph's spectral
+    embedding (as UMAP starts), or, where it cannot be computed (a graph of
+    a handful of rows), the principal components of ``X``."""
+    n_samples = graph.shape[0]
+    layout = None
+    if n_samples > n_components + 2:
+        try:
+            with warnings.catch_warnings():
+                # a graph of several components still gives a usable start
+                warnings.simplefilter("ignore", UserWarning)
+                layout = spectral_embedding(
+                    graph,
+                    n_components=n_components,
+                    eigen_solver="lobpcg" if n_samples > 5000 else "arpack",
+                    random_state=seed,
+                )
+        except (ValueError, RuntimeError, np.linalg.LinAlgError):
+            layout = None
+    if layout is None or not np.all(np.isfinite(layout)):
+        n_pca = min(n_components, *X.shape)
+        layout = np.zeros((n_samples, n_components))
+        if n_pca > 0 and n_samples > 1:
+            dense = X.toarray() if sp.issparse(X) else X
+            layout[:, :n_pca] = PCA(n_pca, random_state=seed).fit_transform(dense)
+    span = np.abs(layout).max()
+    if not np.isfinite(span) or span == 0:
+        rng = np.random.default_rng(seed)
+        return rng.uniform(-LAYOUT_SCALE, LAYOUT_SCALE, layout.shape)
+    return layout / span * LAYOUT_SCALE
+
+
+# The layout's optimization: this many full steps, each over this share of
+# the graph's edges (each edge kept with its membership times the share),
+# with Adam at a learning rate falling linearly to 0.
+LAYOUT_STEPS = 500
+LAYOUT_EDGE_SHARE = 0.5
+LAYOUT_LR = 0.3
+
+
+def optimize_layout(graph, start, a, b, seed, device="cpu"):
+    """A point per row of ``graph`` (a float32 tensor like ``start``, the
+    initial points as an array) that minimizes UMAP's fuzzy cross-entropy
+    between the graph and the points' similarities, with
+    ``NEGATIVE_SAMPLE_RATE`` random rows repelling each edge's head."""
+    coo = graph.tocoo()
+    heads = torch.as_tensor(coo.row, dtype=torch.int64, device=device)
+    tails = torch.as_tensor(coo.col, dtype=torch.int64, device=device)
+    memberships = torch.as_tensor(coo.data, dtype=torch.float32, device=device)
+    layout = torch.tensor(start, dtype=torch.float32, device=device)
+    if len(heads) == 0:
+        return layout
+    layout.requires_grad_()
+    generator = torch.Generator(device).manual_seed(seed)
+    optimizer = torch.optim.Adam([layout], lr=LAYOUT_LR)
+    n_rows = layout.shape[0]
+    for step in range(LAYOUT_STEPS):
+        for group in optimizer.param_groups:
+            group["lr"] = LAYOUT_LR * (1 - step / LAYOUT_STEPS)
+        kept = (
+            torch.rand(len(heads), generator=generator, device=device)
+            < memberships * LAYOUT_EDGE_SHARE
+        )
+        head, tail = heads[kept], tails[kept]
+        if len(head) == 0:
+            continue
+        negatives = torch.randint(
+            n_rows,
+            (len(head), NEGATIVE_SAMPLE_RATE),
+            generator=generator,
+            device=device,
+        )
+        loss = fuzzy_cross_entropy(
+            layout[head], layout[tail].unsqueeze(1), layout[negatives], a, b
+        ).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return layout.detach()
+
+
+class NeighborEmbedding:
+    """The neighbour-embedding term of a training batch: ``weight`` times
+    the (weighted) mean over the batch's rows of the fuzzy cross-entropy
+    between each row's code and the ``layout``'s points of ``n_samples``
+    graph neighbours (drawn by membership) and of ``NEGATIVE_SAMPLE_RATE``
+    times as many random rows.
+
+    Called with the batch's codes and the positions of its rows in the
+    training data (which the graph and the layout index).
+    """
+
+    def __init__(self, sampler, layout, a, b, weight, n_samples, generator):
+        self.sampler = sampler
+        self.layout = layout
+        self.a = a
+        self.b = b
+        self.weight = weight
+        self.n_samples = n_samples
+        self.generator = generator
+
+    @classmethod
+    def fit(
+        cls,
+        X,
+        *,
+        n_neighbors,
+        min_dist,
+        weight,
+        n_components,
+        seed,
+        sample_seed,
+        device,
+        start=None,
+    ):
+        """The term for training rows ``X``: their graph and layout, the
+        layout starting from ``start`` (the network's codes of ``X``, when a
+        fitted network continues) or from :func:`initial_layout`; ``seed``
+        seeds the layout, ``sample_seed`` the batches' draws."""
+        graph = neighbor_graph(X, n_neighbors)
+        a, b = curve_parameters(min_dist)
+        if start is None:
+            start = initial_layout(graph, X, n_components, seed)
+        layout = optimize_layout(graph, start, a, b, seed, device)
+        generator = torch.Generator(device).manual_seed(sample_seed)
+        return cls(
+            GraphSampler(graph, device),
+            layout,
+            a,
+            b,
+            weight,
+            n_samples=max(1, min(n_neighbors, X.shape[0] - 1)),
+            generator=generator,
+        )
+
+    def __call__(self, codes, positions, sample_weight=None):
+        # the codes, positions, graph and layout are on the training device
+        neighbors = self.sampler.neighbors(positions, self.n_samples, self.generator)
+        negatives = self.sampler.random_rows(
+            (len(positions), self.n_samples * NEGATIVE_SAMPLE_RATE), self.generator
+        )
+        losses = fuzzy_cross_entropy(
+            codes,
+            self.layout[neighbors],
+            self.layout[negatives],
+            self.a,
+            self.b,
+            weights=self.sampler.strength[positions, None],
+        )
+        return self.weight * weighted_mean(losses, sample_weight)
