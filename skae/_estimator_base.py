@@ -229,13 +229,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         output, X, y)`` on each batch."""
         return ReconstructionLoss, {"loss": self.loss_}
 
-    def _training_options(self, seed, device):
+    def _training_options(self, seed, device, architecture):
         """What the net applies to each training batch besides the
         criterion, set afresh for every training call: ``penalty`` (a
         :class:`~skae._training.losses.CodePenalty`) and ``corruption`` (a
         callable on the batch), each None when absent. ``seed`` seeds any
         randomness of this process's own; ``device`` is the training
-        device."""
+        device; ``architecture`` is the network's (how a row is laid
+        out)."""
         return {"penalty": None, "corruption": None}
 
     def _training_rows(self, n_samples, seed):
@@ -419,7 +420,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                     settings = {"lr": self.lr, **self._routed_params("optimizer")}
                     carry_over(self.net_, net, settings)
             net.iterator_train__generator.manual_seed(seed)
-            options = self._training_options(process_seed(seed), device)
+            options = self._training_options(process_seed(seed), device, architecture)
             for name, value in options.items():
                 setattr(net, name, value)
             train, valid, epochs = training_sets(
@@ -592,9 +593,9 @@ class CodePenaltyMixin:
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _training_options(self, seed, device):
+    def _training_options(self, seed, device, architecture):
         return {
-            **super()._training_options(seed, device),
+            **super()._training_options(seed, device, architecture),
             "penalty": CodePenalty.from_weights(
                 self.sparsity_weight, self.sparsity_target, self.contractive_weight
             ),
