@@ -417,8 +417,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                 net = self._build_net(device, architecture, X)
                 net.initialize()
                 if not first_pass:
-                    settings = {"lr": self.lr, **self._routed_params("optimizer")}
-                    carry_over(self.net_, net, settings)
+                    carry_over(self.net_, net)
             net.iterator_train__generator.manual_seed(seed)
             options = self._training_options(process_seed(seed), device, architecture)
             for name, value in options.items():
