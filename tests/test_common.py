@@ -102,9 +102,13 @@ EXPECTED_FAILED_CHECKS = {
         **_ROUNDING,
     },
     "ReconstructionOutlierDetector": _weights_are_not_repetitions(
-        "its dropout masks and batch statistics differ with the number of rows, "
-        "and its calibration (offset_) counts every training row once, as "
-        "IsolationForest's does."
+        "its members' standardization (each feature's median and interdecile "
+        "range, mean and standard deviation), their reference codes and its "
+        "calibration (error_scale_, the z-scores' units, offset_) count every "
+        "training row once whatever its weight, as IsolationForest's offset_ "
+        "does, and a member's subsample of max_samples rows is drawn from the "
+        "rows as given. Without standardization and in one batch its networks "
+        "train alike up to float32 rounding."
     ),
     "VariationalAutoencoder": _weights_are_not_repetitions(
         "each repeated row draws codes of its own from its posterior."
