@@ -80,7 +80,7 @@ def _weights_are_not_repetitions(why):
 _ROUNDING = _weights_are_not_repetitions(
     "the weighted mean sums other float32 terms in another order than the mean "
     "over repeated rows (outputs 3e-8 apart, beyond the check's rtol=1e-7 and "
-    "atol=0), and over several batches repeated rows fall into other batches. "
+    "atol=1e-9), and over several batches repeated rows fall into other batches. "
     "test_base_training.py compares them within float32 rounding."
 )
 EXPECTED_FAILED_CHECKS = {
