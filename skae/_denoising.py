@@ -229,7 +229,7 @@ default="gaussian"
         self.data_min_, self.data_max_ = data_min, data_max
         return X, targets, shape
 
-    def _training_options(self, X, seed, device, continued):
+    def _training_options(self, X, seed, device, architecture, continued):
         corruption = BatchCorruption(
             self.noise,
             self.noise_level,
@@ -238,8 +238,22 @@ default="gaussian"
             self.clip,
             process_seed(seed),
             device,
+            order=_network_order(architecture),
         )
         return {
-            **super()._training_options(X, seed, device, continued),
+            **super()._training_options(X, seed, device, architecture, continued),
             "corruption": corruption,
         }
+
+
+
+def _network_order(architecture):
+    """The order in which the network reads a row's features, where it
+    differs from the row's own: a channels-last image row's columns in
+    (C, H, W) order; None elsewhere."""
+    image_shape = architecture.get("image_shape")
+    if image_shape is None or not architecture.get("channels_last"):
+        return None
+    n_channels, height, width = image_shape
+    columns = np.arange(height * width * n_channels).reshape(height, width, n_channels)
+    return columns.transpose(2, 0, 1).ravel()

@@ -143,7 +143,8 @@ reconstruction_weight : float, default=1.0
     "optimizer": """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop", "adagrad"} or \
 torch.optim.Optimizer subclass, default="adam"
-    The optimizer, by name or as a class; it is built with ``lr``.""",
+    The optimizer, by name or as a class; it is built with ``lr`` and any
+    ``optimizer__<name>`` arguments.""",
     "lr": """\
 lr : float, default=1e-3
     Learning rate.""",
@@ -203,8 +204,12 @@ verbose : int, default=0
     "module_params": """\
 **kwargs : dict
     ``encoder__<name>`` and ``decoder__<name>`` arguments for the ``encoder``
-    and ``decoder`` classes, settable with ``set_params`` and searchable with
-    ``GridSearchCV`` like any other parameter.""",
+    and ``decoder`` classes, and ``optimizer__<name>`` arguments for the
+    optimizer, as skorch routes them: ``optimizer__weight_decay=1e-4``,
+    ``optimizer__lr`` in place of ``lr``, ``optimizer__param_groups`` (a
+    list of ``(pattern, options)`` pairs, the patterns over the names of
+    ``net_.module_.named_parameters()``). Settable with ``set_params`` and
+    searchable with ``GridSearchCV`` like any other parameter.""",
 }
 
 # The fit options every estimator takes, for the ``fit`` and ``partial_fit``

@@ -230,7 +230,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         output, X, y)`` on each batch."""
         return ReconstructionLoss, {"loss": self.loss_}
 
-    def _training_options(self, X, seed, device, continued):
+    def _training_options(self, X, seed, device, architecture, continued):
         """What the net applies to each training batch besides the
         criterion, set afresh for every training call on the training data
         ``X``: ``penalty`` (a :class:`~skae._training.losses.CodePenalty`),
@@ -239,7 +239,8 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         :class:`~skae._training.net.AutoencoderNet`). ``seed`` is the call's
         seed, shared by the processes of data-parallel training
         (``process_seed(seed)`` is this process's own); ``device`` is the
-        training device; ``continued`` is the net whose weights this call
+        training device; ``architecture`` is the network's (how a row is
+        laid out); ``continued`` is the net whose weights this call
         continues (a warm start, a later ``partial_fit``), or None."""
         return {"penalty": None, "corruption": None, "reconstruction_gradient": 1.0}
 
@@ -421,11 +422,10 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
                 net = self._build_net(device, architecture, X)
                 net.initialize()
                 if not first_pass:
-                    settings = {"lr": self.lr, **self._routed_params("optimizer")}
-                    carry_over(self.net_, net, settings)
+                    carry_over(self.net_, net)
             net.iterator_train__generator.manual_seed(seed)
             options = self._training_options(
-                X, seed, device, None if first_pass else net
+                X, seed, device, architecture, None if first_pass else net
             )
             for name, value in options.items():
                 setattr(net, name, value)
@@ -601,9 +601,9 @@ class CodePenaltyMixin:
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _training_options(self, X, seed, device, continued):
+    def _training_options(self, X, seed, device, architecture, continued):
         return {
-            **super()._training_options(X, seed, device, continued),
+            **super()._training_options(X, seed, device, architecture, continued),
             "penalty": CodePenalty.from_weights(
                 self.sparsity_weight, self.sparsity_target, self.contractive_weight
             ),
@@ -623,8 +623,8 @@ class NeighborEmbeddingMixin:
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _training_options(self, X, seed, device, continued):
-        options = super()._training_options(X, seed, device, continued)
+    def _training_options(self, X, seed, device, architecture, continued):
+        options = super()._training_options(X, seed, device, architecture, continued)
         if self.reconstruction_weight == 0 and self.embedding_weight == 0:
             raise ValueError(
                 "reconstruction_weight=0 and embedding_weight=0 leave the "

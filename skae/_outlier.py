@@ -175,11 +175,13 @@ class ReconstructionOutlierDetector(
 
     Notes
     -----
-    The reconstruction loss is the mean squared error. ``fit`` and
-    ``partial_fit`` calibrate ``error_scale_``, the z-scores' units and
-    ``offset_`` on the rows they are given, each row counted once whatever
-    its ``sample_weight`` (as IsolationForest's ``offset_``); ``partial_fit``
-    draws the subsamples from its chunk.
+    The reconstruction loss is the mean squared error, weighted by
+    ``sample_weight``. The members' standardization (set by the first fit)
+    and the calibration of ``fit`` and ``partial_fit`` (``error_scale_``,
+    ``reference_codes_``, the z-scores' units and ``offset_``) count every
+    row they are given once, whatever its ``sample_weight`` (as
+    IsolationForest's ``offset_``); ``partial_fit`` draws the subsamples from
+    its chunk.
 
     Scoring compares every row's codes with each member's ``max_samples``
     reference codes: its cost grows with ``n_estimators * max_samples``, on

@@ -113,11 +113,14 @@ class SupervisedAutoencoder(
     -----
     The configuration of the supervised-autoencoder tutorial on MNIST
     (784-500-300-100-2 with tanh, a 64-128-10 head, binary cross-entropy plus
-    categorical cross-entropy weighted 1 and 0.1, RMSprop, batches of 128) is
+    categorical cross-entropy weighted 1 and 0.1, Keras's RMSprop with its
+    learning rate 0.001 and ``rho=0.9``, batches of 128) is
     ``SupervisedAutoencoder(2, hidden_layer_sizes=(500, 300, 100),
     classifier_layer_sizes=(64, 128), activation="tanh", loss="bce",
-    classification_weight=0.1, optimizer="rmsprop", batch_size=128)`` on
-    pixels scaled to [0, 1].
+    classification_weight=0.1, optimizer="rmsprop", lr=1e-3,
+    optimizer__alpha=0.9, batch_size=128)`` on pixels scaled to [0, 1]: the
+    optimizer's other arguments (its ``momentum``, say) are
+    ``optimizer__<name>`` arguments.
 
     Examples
     --------

@@ -144,27 +144,41 @@ def test_conv_accepts_sparse_input(make_estimator):
     assert_array_equal(ae.transform(X), ae.transform(X.toarray()))
 
 
-def test_channels_last_rows_give_the_same_model(make_estimator):
+def test_channels_last_rows_give_the_same_model(
+    estimator_class, make_estimator, fit_estimator, assert_float32_close
+):
     rng = np.random.default_rng(0)
     images = rng.random((30, 3, 6, 5)).astype(np.float32)  # (C, H, W)
     chw = images.reshape(30, -1)
     hwc = images.transpose(0, 2, 3, 1).reshape(30, -1)
+
+    def channels_first(rows):
+        return rows.reshape(-1, 6, 5, 3).transpose(0, 3, 1, 2).reshape(len(rows), -1)
+
     params = {
         "n_components": 4,
         "conv_channels": (4,),
         "hidden_layer_sizes": (8,),
         "max_epochs": 3,
     }
-    first = make_estimator(AutoencoderTransformer, image_shape=(3, 6, 5), **params).fit(
-        chw
-    )
+    first = make_estimator(estimator_class, image_shape=(3, 6, 5), **params)
     last = make_estimator(
-        AutoencoderTransformer, image_shape=(6, 5, 3), channels_last=True, **params
-    ).fit(hwc)
-    # the same pixels in the same (C, H, W) tensors: the same computation
-    assert_array_equal(first.transform(chw), last.transform(hwc))
-    reconstructed = first.predict(chw).reshape(30, 3, 6, 5).transpose(0, 2, 3, 1)
-    assert_array_equal(reconstructed.reshape(30, -1), last.predict(hwc))
+        estimator_class, image_shape=(6, 5, 3), channels_last=True, **params
+    )
+    first, last = fit_estimator(first, chw), fit_estimator(last, hwc)
+    codes, decoded = first.transform(chw), first.inverse_transform(first.transform(chw))
+    codes_last = last.transform(hwc)
+    decoded_last = channels_first(last.inverse_transform(codes_last))
+    if estimator_class is ReconstructionOutlierDetector:
+        # vmap's convolutions sum the channels-last rows' gradients in
+        # another order: the same training up to float32 rounding
+        assert_float32_close(codes_last, codes, n_layers=20, width=64)
+        assert_float32_close(decoded_last, decoded, n_layers=20, width=64)
+    else:
+        # the same pixels in the same (C, H, W) tensors, a denoiser's noise
+        # included: the same computation
+        assert_array_equal(codes_last, codes)
+        assert_array_equal(decoded_last, decoded)
 
 
 def test_channels_last_reads_the_shape_in_its_order(make_estimator):

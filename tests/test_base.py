@@ -355,6 +355,8 @@ def test_not_fitted(estimator_class, make_estimator, X):
         ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must be a sequence"),
         ({"hidden_layer_sizes": (8.5,)}, "hidden_layer_sizes must be a sequence"),
         ({"device": "tpu9"}, "is not a torch device"),
+        ({"channels_last": "yes"}, "'channels_last' parameter .* 'bool'"),
+        ({"channels_last": 1}, "'channels_last' parameter .* 'bool'"),
     ],
 )
 def test_invalid_parameters(make_estimator, fit_estimator, X, params, message):

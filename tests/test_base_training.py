@@ -531,6 +531,35 @@ def test_grid_search_over_weight_decay(make_estimator, X):
     assert decay == search.best_params_["optimizer__weight_decay"]
 
 
+def test_optimizer_lr_takes_the_place_of_lr(make_estimator, X):
+    # as skorch routes it
+    est = make_estimator(AutoencoderTransformer, optimizer__lr=0.02).fit(X)
+    assert [group["lr"] for group in est.net_.optimizer_.param_groups] == [0.02]
+
+
+def test_param_groups_reach_the_optimizer(make_estimator, X):
+    groups = [("decoder*", {"lr": 0.02, "weight_decay": 0.1})]
+    est = make_estimator(AutoencoderTransformer, optimizer__param_groups=groups)
+    assert clone(est).get_params()["optimizer__param_groups"] == groups
+    est.fit(X)
+    decoder, rest = est.net_.optimizer_.param_groups
+    n_decoder = sum(
+        1 for name, _ in est.net_.module_.named_parameters() if "decoder" in name
+    )
+    assert len(decoder["params"]) == n_decoder and len(rest["params"]) > 0
+    assert (decoder["lr"], decoder["weight_decay"]) == (0.02, 0.1)
+    assert (rest["lr"], rest["weight_decay"]) == (1e-3, 0)
+    # a warm start keeps each group's options, with the lr given now
+    est.set_params(warm_start=True, lr=0.005).fit(X)
+    decoder, rest = est.net_.optimizer_.param_groups
+    assert (decoder["lr"], rest["lr"]) == (0.02, 0.005)
+    assert est.net_.optimizer_.state  # Adam's moments carried over
+    # other groups: the weights carry over, the optimizer starts afresh
+    est.set_params(optimizer__param_groups=[]).fit(X)
+    assert len(est.net_.optimizer_.param_groups) == 1
+    assert est.n_iter_ == 9
+
+
 @pytest.mark.parametrize(
     "params, message",
     [
@@ -543,6 +572,27 @@ def test_grid_search_over_weight_decay(make_estimator, X):
             "Adam does not take lr=0.001 with optimizer__betas=3",
         ),
         ({"optimizer__foo": 1}, "unexpected keyword argument 'foo'"),
+        (
+            {"optimizer__lr": -1},
+            "Adam does not take optimizer__lr=-1: Invalid learning rate",
+        ),
+        (
+            {"optimizer__param_groups": [("decoder*", {"lr": -1})]},
+            r"Adam does not take lr=0.001 with optimizer__param_groups=.*Invalid "
+            "learning rate: -1",
+        ),
+        (
+            {"optimizer__param_groups": [("decoder*", {"foo": 1})]},
+            "unexpected keyword argument 'foo'",
+        ),
+        (
+            {"optimizer__param_groups": "decoder*"},
+            r"optimizer__param_groups must be a list of \(pattern, options\) pairs",
+        ),
+        (
+            {"optimizer__param_groups": [("decoder*", 0.1)]},
+            r"optimizer__param_groups must be a list of \(pattern, options\) pairs",
+        ),
     ],
 )
 def test_bad_optimizer_arguments(make_estimator, X, params, message):

@@ -7,6 +7,8 @@ import torch
 from numpy.testing import assert_array_equal
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae._denoising import _network_order
+from skae._training.corruption import BatchCorruption
 from skae.noise import gaussian_noise
 
 # What make_estimator (conftest.py) gives this module's estimators.
@@ -61,8 +63,8 @@ def test_training_batches_are_corrupted_and_targets_clean(
     seen = {}
     original = DenoisingAutoencoder._training_options
 
-    def spy(self, X, seed, device, continued):
-        options = original(self, X, seed, device, continued)
+    def spy(self, X, seed, device, architecture, continued):
+        options = original(self, X, seed, device, architecture, continued)
         corrupt = options["corruption"]
 
         def recording(batch):
@@ -87,13 +89,36 @@ def test_clipping_to_training_range(X, make_estimator):
     assert_array_equal(dae.data_min_, X.min(axis=0).astype(np.float32))
     assert_array_equal(dae.data_max_, X.max(axis=0).astype(np.float32))
     batch = torch.from_numpy(X.astype(np.float32))
-    cpu = torch.device("cpu")
-    clipped = dae._training_options(X, 0, cpu, None)["corruption"](batch).numpy()
+    cpu, architecture = torch.device("cpu"), dae.net_.architecture
+
+    def corrupt(batch):
+        options = dae._training_options(X, 0, cpu, architecture, None)
+        return options["corruption"](batch).numpy()
+
+    clipped = corrupt(batch)
     assert np.all(clipped <= dae.data_max_) and np.all(clipped >= dae.data_min_)
     assert np.any(clipped == dae.data_max_)
     dae.set_params(clip=False)
-    unclipped = dae._training_options(X, 0, cpu, None)["corruption"](batch).numpy()
+    unclipped = corrupt(batch)
     assert unclipped.max() > 5
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])
+def test_named_noise_is_drawn_in_the_networks_order(noise):
+    # channels-last rows of 2x2 RGB images and their (C, H, W) twins: each
+    # pixel's noise, and its clipping range, are the same in either layout
+    order = _network_order({"image_shape": (3, 2, 2), "channels_last": True})
+    assert_array_equal(order, np.arange(12).reshape(2, 2, 3).transpose(2, 0, 1).ravel())
+    chw = torch.rand(5, 12, generator=torch.Generator().manual_seed(0))
+    low, high = np.linspace(0.0, 0.3, 12), np.linspace(0.6, 1.0, 12)
+    last = np.argsort(order)  # hwc[:, order] is chw
+    cpu = torch.device("cpu")
+    first = BatchCorruption(noise, 0.5, low, high, True, 0, cpu)(chw)
+    corrupt = BatchCorruption(noise, 0.5, low[last], high[last], True, 0, cpu, order)
+    assert_array_equal(corrupt(chw[:, last])[:, order], first)
+    assert not torch.equal(first, chw)
+    assert _network_order({"image_shape": (3, 2, 2), "channels_last": False}) is None
+    assert _network_order({"image_shape": None, "channels_last": True}) is None
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])

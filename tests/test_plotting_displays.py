@@ -133,6 +133,35 @@ def test_pipeline_image_shape_can_be_overridden(scaled, X):
     assert display.image_.get_array().shape == (2 * 4 + 2, 2 * 16 + 2)  # gap: 2
 
 
+def test_latent_space_of_a_pipeline_encodes_through_its_steps(scaled, X, digits):
+    display = LatentSpaceDisplay.from_estimator(scaled, X * 16, digits[1][:300])
+    expected = scaled[-1].transform(scaled[0].transform(X * 16))
+    assert_allclose(display.codes, expected, rtol=1e-6)
+    assert display.ax_.get_title() == "AutoencoderTransformer"
+
+
+def test_traversal_decodes_through_an_invertible_pipeline(scaled, X):
+    display = TraversalDisplay.from_estimator(scaled, X * 16, base_row=0, n_steps=3)
+    assert display.image_shape == (8, 8)
+    code = scaled.transform(X[:1] * 16)[0]
+    code[1] = display.values[1, 2]
+    expected = scaled.inverse_transform([code])[0]
+    assert_allclose(display.images[1, 2], expected, rtol=1e-5, atol=1e-5)
+    # in the raw pixels' units, not the scaled ones of the autoencoder
+    assert display.images.max() > 2
+    assert display.ax_.get_title() == "AutoencoderTransformer"
+
+
+def test_traversal_decodes_with_the_last_step_after_a_step_without_inverse(
+    normalized, X
+):
+    display = TraversalDisplay.from_estimator(normalized, X * 16, dims=0, n_steps=3)
+    code = np.median(normalized.transform(X * 16), axis=0)
+    code[0] = display.values[0, 1]
+    expected = normalized[-1].inverse_transform([code])[0]
+    assert_allclose(display.images[0, 1], expected, rtol=1e-5, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------
 # Channels-last images
 

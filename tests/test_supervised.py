@@ -152,6 +152,7 @@ def test_unlabeled_marker_in_object_labels(blobs, make_estimator):
 
 
 def test_tutorial_configuration_builds():
+    # the configuration of the supervised guide and of the class's Notes
     X = np.random.default_rng(0).uniform(size=(64, 784))
     y = np.arange(64) % 10
     sae = SupervisedAutoencoder(
@@ -162,6 +163,8 @@ def test_tutorial_configuration_builds():
         loss="bce",
         classification_weight=0.1,
         optimizer="rmsprop",
+        lr=1e-3,
+        optimizer__alpha=0.9,
         batch_size=128,
         max_epochs=1,
         device="cpu",
@@ -182,6 +185,8 @@ def test_tutorial_configuration_builds():
     assert isinstance(module.encoder.hidden[1], torch.nn.Tanh)
     assert isinstance(module.decoder.output[1], torch.nn.Sigmoid)
     assert isinstance(sae.net_.optimizer_, torch.optim.RMSprop)
+    settings = sae.net_.optimizer_.param_groups[0]
+    assert (settings["lr"], settings["alpha"]) == (1e-3, 0.9)
     assert sae.net_.criterion_.classification_weight == 0.1
 
 

@@ -59,9 +59,15 @@ class BatchCorruption:
         Seeds the noise.
     device : torch.device
         Where the training batches are.
+    order : ndarray of shape (n_features,), default=None
+        The network's order of the features, when it differs from the
+        rows': ``X[:, order]`` holds a row as the network reads it (the
+        (C, H, W) pixels of a channels-last image). A named noise is drawn in
+        that order, so that rows in either layout are corrupted alike; a
+        callable gets the rows as they are.
     """
 
-    def __init__(self, noise, level, low, high, clip, seed, device):
+    def __init__(self, noise, level, low, high, clip, seed, device, order=None):
         self.noise = noise
         self.level = level
         self.clip = clip and noise not in UNCLIPPED
@@ -71,17 +77,26 @@ class BatchCorruption:
             self.generator = torch.Generator(device=device).manual_seed(seed)
         self.low = torch.as_tensor(low, dtype=torch.float32, device=device)
         self.high = torch.as_tensor(high, dtype=torch.float32, device=device)
+        self.order = order
+        if order is not None:
+            self.order = torch.as_tensor(order, device=device)
+            self.inverse = torch.argsort(self.order)
 
     def __call__(self, X):
         if callable(self.noise):
-            noisy = self._user_noise(X)
-        else:
-            noisy = NOISES[self.noise](
-                X, self.level, self.generator, self.low, self.high
-            )
-        if self.clip:
-            noisy = torch.clamp(noisy, self.low, self.high)
-        return noisy
+            return self._clipped(self._user_noise(X), self.low, self.high)
+        if self.order is None:
+            return self._corrupt(X, self.low, self.high)
+        order = self.order
+        noisy = self._corrupt(X[:, order], self.low[order], self.high[order])
+        return noisy[:, self.inverse]
+
+    def _corrupt(self, X, low, high):
+        noisy = NOISES[self.noise](X, self.level, self.generator, low, high)
+        return self._clipped(noisy, low, high)
+
+    def _clipped(self, noisy, low, high):
+        return torch.clamp(noisy, low, high) if self.clip else noisy
 
     def _user_noise(self, X):
         batch = X.detach().cpu().numpy()

@@ -22,20 +22,46 @@ def optimizer_class(optimizer):
 
 
 def check_optimizer(optimizer, lr, params):
-    """A ValueError unless ``optimizer`` takes ``lr`` and ``params`` (the
-    ``optimizer__*`` arguments), tried on one parameter before any
-    training."""
+    """A ValueError unless ``optimizer`` takes what skorch will give it, tried
+    on one parameter before any training: ``lr`` (``optimizer__lr`` in its
+    place, as skorch puts it), the other ``optimizer__*`` arguments
+    (``params``), and the options of each group of
+    ``optimizer__param_groups``, a list of ``(pattern, options)`` pairs."""
     optimizer = optimizer_class(optimizer)
+    name = getattr(optimizer, "__name__", optimizer)
+    kwargs = {"lr": lr, **params}
+    groups = kwargs.pop("param_groups", [])
+    if not _is_param_groups(groups):
+        raise ValueError(
+            "optimizer__param_groups must be a list of (pattern, options) "
+            "pairs, as skorch takes them: a pattern of parameter names (of "
+            "net_.module_.named_parameters(), fnmatch's wildcards) and a dict of "
+            f"the optimizer's options for them, got {groups!r}."
+        )
     try:
-        optimizer([torch.zeros(1, requires_grad=True)], lr=lr, **params)
+        optimizer([torch.zeros(1, requires_grad=True)], **kwargs)
+        # torch checks the constructor's arguments, not a group's options
+        for _, options in groups:
+            optimizer([torch.zeros(1, requires_grad=True)], **{**kwargs, **options})
     except (TypeError, ValueError) as exc:
         given = ", ".join(f"optimizer__{k}={v!r}" for k, v in params.items())
-        raise ValueError(
-            f"The optimizer {getattr(optimizer, '__name__', optimizer)} "
-            f"does not take lr={lr!r}"
-            + (f" with {given}" if given else "")
-            + f": {exc}"
-        ) from exc
+        taken = (
+            given
+            if "lr" in params
+            else f"lr={lr!r}" + (f" with {given}" if given else "")
+        )
+        raise ValueError(f"The optimizer {name} does not take {taken}: {exc}") from exc
+
+
+def _is_param_groups(groups):
+    return isinstance(groups, list | tuple) and all(
+        isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], dict)
+        and "params" not in pair[1]
+        for pair in groups
+    )
 
 
 def make_net(
@@ -105,11 +131,12 @@ def same_value(a, b):
     return a == b
 
 
-def carry_over(old, new, optimizer_settings):
+def carry_over(old, new):
     """Copy the fitted state of net ``old`` into the freshly built ``new``
-    (a warm-started fit): weights, optimizer state (with
-    ``optimizer_settings``, the ``lr`` and arguments given now, over the
-    saved ones) and history. A changed architecture is a ValueError."""
+    (a warm-started fit): weights, optimizer state (when the optimizer's
+    class and parameter groups are the same; each group keeps the ``lr`` and
+    arguments it was built with now) and history. A changed architecture is
+    a ValueError."""
     changed = sorted(
         key
         for key, value in new.architecture.items()
@@ -122,10 +149,17 @@ def carry_over(old, new, optimizer_settings):
             "warm_start=False to start afresh."
         )
     new.module_.load_state_dict(old.module_.state_dict())
-    if type(old.optimizer_) is type(new.optimizer_):
+    old_groups, new_groups = old.optimizer_.param_groups, new.optimizer_.param_groups
+    if type(old.optimizer_) is type(new.optimizer_) and [
+        len(group["params"]) for group in old_groups
+    ] == [len(group["params"]) for group in new_groups]:
+        settings = [
+            {key: value for key, value in group.items() if key != "params"}
+            for group in new_groups
+        ]
         new.optimizer_.load_state_dict(old.optimizer_.state_dict())
-        for group in new.optimizer_.param_groups:
-            group.update(optimizer_settings)
+        for group, given in zip(new.optimizer_.param_groups, settings, strict=True):
+            group.update(given)
     new.history = old.history
 
 
