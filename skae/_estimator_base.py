@@ -631,6 +631,7 @@ class NeighborEmbeddingMixin:
                 "encoder nothing to learn; set one of them above 0."
             )
         options["reconstruction_gradient"] = self.reconstruction_weight
+        term = None
         if self.embedding_weight > 0:
             term = NeighborEmbedding.fit(
                 X,
@@ -644,6 +645,7 @@ class NeighborEmbeddingMixin:
                 sample_seed=process_seed(seed),
                 device=device,
             )
+        if term is not None:
             penalty = options["penalty"]
             if penalty is None:
                 penalty = CodePenalty(embedding=term)

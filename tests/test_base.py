@@ -357,6 +357,10 @@ def test_not_fitted(estimator_class, make_estimator, X):
         ({"device": "tpu9"}, "is not a torch device"),
         ({"channels_last": "yes"}, "'channels_last' parameter .* 'bool'"),
         ({"channels_last": 1}, "'channels_last' parameter .* 'bool'"),
+        ({"embedding_weight": -1.0}, "'embedding_weight' parameter .* range"),
+        ({"n_neighbors": 1}, "'n_neighbors' parameter .* range"),
+        ({"min_dist": 1.5}, "'min_dist' parameter .* range"),
+        ({"reconstruction_weight": -0.5}, "'reconstruction_weight' parameter"),
     ],
 )
 def test_invalid_parameters(make_estimator, fit_estimator, X, params, message):

@@ -271,7 +271,10 @@ class NeighborEmbedding:
         """The term for training rows ``X``: their graph and layout, the
         layout starting from ``start`` (the network's codes of ``X``, when a
         fitted network continues) or from :func:`initial_layout`; ``seed``
-        seeds the layout, ``sample_seed`` the batches' draws."""
+        seeds the layout, ``sample_seed`` the batches' draws. None for a
+        single row, which has no neighbours."""
+        if X.shape[0] < 2:
+            return None
         graph = neighbor_graph(X, n_neighbors)
         a, b = curve_parameters(min_dist)
         if start is None:

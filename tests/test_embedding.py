@@ -1,0 +1,264 @@
+"""The neighbour-embedding term (embedding_weight, n_neighbors, min_dist) and
+reconstruction_weight: the graph, the layout, the term's training, and the
+estimator's behaviour with it."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae._torch_modules import scale_gradient
+from skae._training.data import InMemoryBatchIterator, InMemoryDataset
+from skae._training.embedding import (
+    GraphSampler,
+    curve_parameters,
+    fuzzy_neighbor_graph,
+    initial_layout,
+    neighbor_graph,
+    optimize_layout,
+)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test):
+    return KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
+
+
+# --- the graph and the layout ---------------------------------------------------
+
+
+def test_fuzzy_graph_is_symmetric_memberships():
+    X = np.random.default_rng(0).standard_normal((80, 5))
+    graph = neighbor_graph(X, 10)
+    assert sp.issparse(graph) and graph.shape == (80, 80)
+    assert abs(graph - graph.T).max() == 0
+    assert graph.data.min() > 0 and graph.data.max() <= 1
+    assert graph.diagonal().max() == 0  # no row is its own neighbour
+    # each row's nearest neighbour is a full member
+    assert_allclose(graph.max(axis=1).toarray().ravel(), 1.0)
+
+
+def test_directed_memberships_sum_to_log2_k():
+    # Before the union, each row's memberships sum to log2(k) (UMAP's
+    # smooth_knn_dist). Row i's neighbours are i+1 ... i+4 (around a ring of
+    # 20), so rows 1-4 do not point back to row 0: its entries are its own.
+    n, k = 20, 4
+    indices = (np.arange(n)[:, None] + np.arange(1, k + 1)) % n
+    distances = np.tile([1.0, 1.5, 2.5, 4.0], (n, 1))
+    graph = fuzzy_neighbor_graph(distances, indices).toarray()
+    assert_allclose(graph[0, 1 : k + 1].sum(), np.log2(k), rtol=1e-6)
+    assert graph[0, 1] == 1.0  # the nearest neighbour, at distance rho
+
+
+def test_fewer_rows_than_neighbours():
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    graph = neighbor_graph(X, 15)  # each row: its 5 other rows
+    assert graph.nnz == 30
+
+
+def test_curve_parameters_are_umaps():
+    # umap-learn's find_ab_params(1.0, 0.1) gives a=1.577, b=0.895
+    a, b = curve_parameters(0.1)
+    assert_allclose((a, b), (1.577, 0.895), atol=2e-3)
+    a0, b0 = curve_parameters(0.0)
+    assert a0 > a  # tighter packing: a steeper similarity near 0
+
+
+def test_sampler_draws_neighbours_by_membership():
+    graph = sp.csr_matrix(np.array([[0, 0.9, 0.1], [0.9, 0, 0], [0.1, 0, 0]]))
+    sampler = GraphSampler(graph)
+    generator = torch.Generator().manual_seed(0)
+    drawn = sampler.neighbors(torch.tensor([0, 1, 2]), 4000, generator)
+    assert set(drawn[1].tolist()) == {0} and set(drawn[2].tolist()) == {0}
+    assert set(drawn[0].tolist()) == {1, 2}
+    assert 0.87 < (drawn[0] == 1).float().mean() < 0.93
+
+
+def test_layout_separates_what_the_graph_separates(digits_split):
+    X_train, _, y_train, _ = digits_split
+    graph = neighbor_graph(X_train, 15)
+    start = initial_layout(graph, X_train, 2, seed=0)
+    assert start.shape == (len(X_train), 2)
+    assert_allclose(np.abs(start).max(), 10.0)
+    a, b = curve_parameters(0.1)
+    layout = optimize_layout(graph, start, a, b, seed=0).numpy()
+    # in-sample 5-NN accuracy of the layout (two halves), UMAP's level
+    half = len(layout) // 2
+    accuracy = knn_accuracy(
+        layout[:half], y_train[:half], layout[half:], y_train[half:]
+    )
+    assert accuracy > 0.95
+
+
+def test_initial_layout_without_a_spectral_embedding():
+    # four rows: too few for the graph's spectral embedding; PCA instead
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    layout = initial_layout(neighbor_graph(X, 3), X, 2, seed=0)
+    assert layout.shape == (4, 2) and np.all(np.isfinite(layout))
+    assert_allclose(np.abs(layout).max(), 10.0)
+
+
+# --- the pieces of training ---------------------------------------------------------
+
+
+def test_scale_gradient_changes_the_gradient_not_the_value():
+    x = torch.tensor([1.5, -2.0, 0.25], requires_grad=True)
+    for scale in (0.0, 0.3, 1.0):
+        y = scale_gradient(x, scale)
+        assert torch.equal(y, x)
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        assert_allclose(grad.numpy(), scale)
+
+
+def test_batches_carry_their_rows_positions():
+    X = torch.arange(20, dtype=torch.float32).reshape(10, 2)
+    dataset = InMemoryDataset(X, positions=True).subset(torch.tensor([7, 2, 5]))
+    batches = list(InMemoryBatchIterator(dataset, batch_size=2))
+    positions = torch.cat([targets[2] for _, targets in batches])
+    assert positions.tolist() == [7, 2, 5]
+    for Xb, targets in batches:
+        assert torch.equal(Xb, X[targets[2]])
+    # a plain dataset's batches are unchanged
+    _, targets = next(iter(InMemoryBatchIterator(InMemoryDataset(X), batch_size=4)))
+    assert len(targets) == 2
+
+
+# --- the estimator -------------------------------------------------------------------
+
+
+def test_codes_separate_the_classes_better_than_a_plain_autoencoder(digits_split):
+    # The digits in 2-D: a plain autoencoder's codes mix the classes (5-NN
+    # accuracy 0.84 on these test rows), the term's separate them better
+    # (0.91).
+    X_train, X_test, y_train, y_test = digits_split
+    scores = {}
+    for weight in (0.0, 1.0):
+        ae = AutoencoderTransformer(
+            2,
+            embedding_weight=weight,
+            hidden_layer_sizes=(256, 128),
+            lr=3e-3,
+            max_epochs=60,
+            random_state=0,
+        ).fit(X_train)
+        scores[weight] = knn_accuracy(
+            ae.transform(X_train), y_train, ae.transform(X_test), y_test
+        )
+        assert ae.inverse_transform(ae.transform(X_test)).shape == X_test.shape
+    assert scores[1.0] > 0.87
+    assert scores[1.0] > scores[0.0] + 0.03
+
+
+def test_zero_reconstruction_weight_still_trains_the_decoder(digits_split):
+    X_train, X_test, *_ = digits_split
+    params = dict(embedding_weight=1.0, max_epochs=30, random_state=0)
+    ae = AutoencoderTransformer(2, reconstruction_weight=0.0, **params).fit(X_train)
+    untrained = AutoencoderTransformer(
+        2, reconstruction_weight=0.0, **{**params, "max_epochs": 1}
+    ).fit(X_train)
+    # the decoder learned to decode the codes: far below the error of the
+    # decoder after one epoch, and below predicting the mean row
+    error = np.mean((ae.predict(X_test) - X_test) ** 2)
+    mean_row = np.mean((X_train.mean(axis=0) - X_test) ** 2)
+    assert error < 0.8 * mean_row
+    assert error < np.mean((untrained.predict(X_test) - X_test) ** 2)
+
+
+def test_reconstruction_weight_reaches_the_encoder_only(digits_split):
+    # With the term off, reconstruction_weight=0.5 halves the encoder's
+    # gradient from the reconstruction and leaves the decoder's as it is.
+    X_train, *_ = digits_split
+    X = torch.as_tensor(X_train[:64], dtype=torch.float32)
+    grads = {}
+    for scale in (1.0, 0.5):
+        ae = AutoencoderTransformer(
+            2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+        ).fit(X_train[:64])
+        module = ae.net_.module_
+        module.zero_grad(set_to_none=True)  # the last training step's
+        reconstruction, _ = module(X, reconstruction_gradient=scale)
+        ((reconstruction - X) ** 2).mean().backward()
+        grads[scale] = {n: p.grad.clone() for n, p in module.named_parameters()}
+    for name, grad in grads[1.0].items():
+        # float32: the scaled gradient is the same computation times 0.5
+        expected = grad * (0.5 if name.startswith("encoder") else 1.0)
+        assert_allclose(grads[0.5][name], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_both_weights_zero_is_an_error(X):
+    ae = AutoencoderTransformer(2, embedding_weight=0.0, reconstruction_weight=0.0)
+    with pytest.raises(ValueError, match="nothing to learn"):
+        ae.fit(X)
+
+
+def test_the_term_is_reproducible_and_leaves_no_graph_behind(X):
+    params = dict(embedding_weight=1.0, n_neighbors=5, max_epochs=3, random_state=0)
+    a = AutoencoderTransformer(2, **params).fit(X)
+    b = AutoencoderTransformer(2, **params).fit(X)
+    assert_array_equal(a.transform(X), b.transform(X))
+    # the graph and the layout live for the fit only: the pickle is as
+    # small as a plain autoencoder's
+    plain = AutoencoderTransformer(2, max_epochs=3, random_state=0).fit(X)
+    assert len(pickle.dumps(a)) < 1.1 * len(pickle.dumps(plain))
+    assert_array_equal(pickle.loads(pickle.dumps(a)).transform(X), a.transform(X))
+
+
+def test_warm_start_lays_out_from_the_current_codes(X, monkeypatch):
+    from skae._training import embedding
+
+    starts = []
+    fit = embedding.NeighborEmbedding.fit.__func__
+
+    def spy(cls, X, **kwargs):
+        starts.append(kwargs["start"])
+        return fit(cls, X, **kwargs)
+
+    monkeypatch.setattr(embedding.NeighborEmbedding, "fit", classmethod(spy))
+    ae = AutoencoderTransformer(
+        2, embedding_weight=1.0, n_neighbors=5, max_epochs=2, random_state=0
+    ).fit(X)
+    codes = ae.transform(X)
+    ae.set_params(warm_start=True).fit(X)
+    ae.partial_fit(X)
+    assert starts[0] is None
+    assert_array_equal(starts[1], codes)
+    assert starts[2].shape == codes.shape
+
+
+def test_sparse_input_and_the_denoiser(X):
+    ae = AutoencoderTransformer(
+        2, embedding_weight=1.0, n_neighbors=5, max_epochs=2, random_state=0
+    ).fit(sp.csr_matrix(X))
+    assert ae.transform(X).shape == (len(X), 2)
+    dae = DenoisingAutoencoder(
+        2, embedding_weight=1.0, n_neighbors=5, max_epochs=2, random_state=0
+    ).fit(X)
+    assert np.all(np.isfinite(dae.transform(X)))
+
+
+def test_early_stopping_validates_on_reconstruction(X):
+    # the term is a training penalty: the validation loss is the
+    # reconstruction error of the held-out rows, as with the code penalties
+    ae = AutoencoderTransformer(
+        2,
+        embedding_weight=1.0,
+        n_neighbors=5,
+        max_epochs=3,
+        early_stopping=True,
+        random_state=0,
+    ).fit(X)
+    history = ae.history_
+    assert all(np.isfinite(h["valid_loss"]) for h in history)
+    assert history[-1]["train_loss"] > history[-1]["valid_loss"]
