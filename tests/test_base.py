@@ -358,7 +358,7 @@ def test_not_fitted(estimator_class, make_estimator, X):
         ({"channels_last": "yes"}, "'channels_last' parameter .* 'bool'"),
         ({"channels_last": 1}, "'channels_last' parameter .* 'bool'"),
         ({"embedding_weight": -1.0}, "'embedding_weight' parameter .* range"),
-        ({"n_neighbors": 1}, "'n_neighbors' parameter .* range"),
+        ({"n_neighbors": 0}, "'n_neighbors' parameter .* range"),
         ({"min_dist": 1.5}, "'min_dist' parameter .* range"),
         ({"reconstruction_weight": -0.5}, "'reconstruction_weight' parameter"),
     ],
