@@ -41,7 +41,12 @@ CASES = [
         AutoencoderTransformer,
         {"encoder": UserEncoder, "decoder": UserDecoder},
         id="AutoencoderTransformer-user-modules",
-    )
+    ),
+    pytest.param(
+        AutoencoderTransformer,
+        {"embedding_weight": 1.0, "n_neighbors": 5, "reconstruction_weight": 0.5},
+        id="AutoencoderTransformer-neighbour-embedding",
+    ),
 ]
 
 
