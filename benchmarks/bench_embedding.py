@@ -12,9 +12,11 @@ the labels (``KMeans ARI``); the fit time, and the time to map 10000 new rows
 (the test rows, repeated as needed).
 
 - ``skae NE``: ``AutoencoderTransformer(2, embedding_weight=1.0,
-  hidden_layer_sizes=(256, 128), lr=3e-3)``, with 150 epochs on the digits,
-  and batches of 256 for 20 epochs on MNIST (the settings of the user guide);
-- ``skae plain``: the same without the term;
+  image_shape=(side, side), hidden_layer_sizes=(256, 128), lr=3e-3)``: a
+  convolutional encoder (the default ``conv_channels=(16, 32)``), with 150
+  epochs on the digits, and batches of 256 for 30 epochs on MNIST (the
+  settings of the user guide);
+- ``skae plain``: the same network without the term;
 - ``PCA``: ``PCA(2)``;
 - ``t-SNE``: scikit-learn's ``TSNE`` at its defaults. It cannot map new
   rows, so it lays out the training and test rows together (MNIST: the test
@@ -70,9 +72,13 @@ def data(name, seed, quick):
 
 def skae(name, embedding_weight, seed, quick):
     if name == "digits":
-        settings = {"max_epochs": 2 if quick else 150}
+        settings = {"image_shape": (8, 8), "max_epochs": 2 if quick else 150}
     else:
-        settings = {"batch_size": 256, "max_epochs": 2 if quick else 20}
+        settings = {
+            "image_shape": (28, 28),
+            "batch_size": 256,
+            "max_epochs": 2 if quick else 30,
+        }
     return AutoencoderTransformer(
         2,
         embedding_weight=embedding_weight,

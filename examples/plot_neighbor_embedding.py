@@ -57,14 +57,19 @@ print(f"{len(X_train)} training, {len(X_test)} test images of {side}x{side}")
 # %%
 # Two autoencoders with a 2-D code
 # --------------------------------
-# The same network (two hidden layers of 256 and 128 units each way), with
-# and without the neighbour-embedding term. A 5-nearest-neighbour classifier
+# The same network (a convolutional encoder and decoder, ``image_shape``,
+# with dense layers of 256 and 128 units next to the code), with and without
+# the neighbour-embedding term. A 5-nearest-neighbour classifier
 # fitted on the training rows' codes and scored on the test rows' measures
 # how well the map keeps the classes apart;
 # :func:`~sklearn.manifold.trustworthiness` how well it keeps each test row's
 # nearest neighbours (1 is perfect).
 settings = dict(
-    hidden_layer_sizes=(256, 128), lr=3e-3, batch_size=256, max_epochs=15
+    image_shape=(side, side),
+    hidden_layer_sizes=(256, 128),
+    lr=3e-3,
+    batch_size=256,
+    max_epochs=15,
 )
 models = {}
 for name, weight in [("plain autoencoder", 0.0), ("embedding_weight=1", 1.0)]:
@@ -93,7 +98,7 @@ for name, weight in [("plain autoencoder", 0.0), ("embedding_weight=1", 1.0)]:
 # the classes along a few arms; the neighbour-embedding code gives each digit
 # its own island, as UMAP does.
 fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-for ax, (name, model) in zip(axes, models.items()):
+for ax, (name, model) in zip(axes, models.items(), strict=True):
     LatentSpaceDisplay.from_estimator(
         model, X_test, y_test, ax=ax, name=name, scatter_kwargs={"s": 3}
     )
