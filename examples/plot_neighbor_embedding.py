@@ -94,9 +94,12 @@ for name, weight in [("plain autoencoder", 0.0), ("embedding_weight=1", 1.0)]:
 # %%
 # The maps of the test digits
 # ---------------------------
-# Each test digit at its code, coloured by its label. The plain code smears
-# the classes along a few arms; the neighbour-embedding code gives each digit
-# its own island, as UMAP does.
+# Each test digit at its code, coloured by its label. The plain code piles
+# most classes on top of each other; the neighbour-embedding code gives most
+# digits an island of their own, and puts 4, 7 and 9, which look alike, in
+# neighbouring islands. (With these 10000 rows and 15 epochs the test rows'
+# 5-NN accuracy is 0.82 against the plain code's 0.64; on all 60000 rows,
+# for 30 epochs, 0.95.)
 fig, axes = plt.subplots(1, 2, figsize=(11, 5))
 for ax, (name, model) in zip(axes, models.items(), strict=True):
     LatentSpaceDisplay.from_estimator(
@@ -129,7 +132,8 @@ display.figure_.set_size_inches(7, 7)
 # ``transform`` is a forward pass through the encoder, so new rows land on
 # the map at once (t-SNE cannot map new rows; UMAP's ``transform`` searches
 # the training rows' neighbours first). Five test digits, where they land,
-# and what their codes decode to.
+# and what their codes decode to: a blurred version of the digit, or, for a
+# row mapped between islands (the 4 here, near the 9s), of its neighbours'.
 new = X_test[:5]
 start = time.perf_counter()
 new_codes = model.transform(new)
