@@ -7,6 +7,7 @@ and read the weights alone in the safetensors format, for exchange with
 PyTorch.
 """
 
+import inspect
 import json
 import warnings
 
@@ -102,6 +103,14 @@ class PersistenceMixin:
         if "history_" in state:
             state["history_"] = History(state["history_"])
         super().__setstate__(state)
+        # parameters added since the pickle was written take their defaults
+        signature = inspect.signature(type(self).__init__)
+        for name, parameter in signature.parameters.items():
+            if (
+                parameter.default is not inspect.Parameter.empty
+                and name not in vars(self)
+            ):
+                setattr(self, name, parameter.default)
         if net_state is None:
             return
         if net_state.get("format", 1) < _STATE_FORMAT:

@@ -345,5 +345,11 @@ def test_pickles_of_the_format_before_the_redesign_load(assert_float32_close):
         for method, value in outputs.items():
             # inference then ran in batches of other shapes: float32 rounding
             assert_float32_close(getattr(est, method)(X), value, n_layers=4, width=8)
+        # parameters added since then take their defaults (repr reads them all)
+        defaults = type(est)().get_params()
+        for added in ("channels_last", "embedding_weight", "reconstruction_weight"):
+            if added in defaults:
+                assert getattr(est, added) == defaults[added]
+        repr(est)
         est.partial_fit(X, y) if name == "SupervisedAutoencoder" else est.partial_fit(X)
         assert est.n_iter_ == 3
