@@ -60,10 +60,10 @@ def machine():
     }
 
 
-def parse_args(parser, seeds=(0, 1, 2)):
-    """Add ``--quick``, ``--seeds`` and ``--threads`` to ``parser``, parse the
-    command line, and hold torch and the BLAS to ``--threads`` threads. A
-    quick run keeps the first seed only."""
+def parse_args(parser, seeds=(0, 1, 2), threads=1):
+    """Add ``--quick``, ``--seeds`` and ``--threads`` (``threads`` by
+    default) to ``parser``, parse the command line, and hold torch and the
+    BLAS to ``--threads`` threads. A quick run keeps the first seed only."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -71,7 +71,9 @@ def parse_args(parser, seeds=(0, 1, 2)):
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=list(seeds), help="random states"
     )
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
+    parser.add_argument(
+        "--threads", type=int, default=threads, help="torch and BLAS threads"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds = args.seeds[:1]

@@ -246,7 +246,6 @@ default="gaussian"
         }
 
 
-
 def _network_order(architecture):
     """The order in which the network reads a row's features, where it
     differs from the row's own: a channels-last image row's columns in

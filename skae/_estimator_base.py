@@ -646,12 +646,8 @@ class NeighborEmbeddingMixin:
                 device=device,
             )
         if term is not None:
-            penalty = options["penalty"]
-            if penalty is None:
-                penalty = CodePenalty(embedding=term)
-            else:
-                penalty.embedding = term
-            options["penalty"] = penalty
+            options["penalty"] = options["penalty"] or CodePenalty()
+            options["penalty"].embedding = term
         return options
 
 

@@ -81,14 +81,15 @@ class BatchCorruption:
         if order is not None:
             self.order = torch.as_tensor(order, device=device)
             self.inverse = torch.argsort(self.order)
+            # the range in the network's order, permuted once
+            self.ordered_range = self.low[self.order], self.high[self.order]
 
     def __call__(self, X):
         if callable(self.noise):
             return self._clipped(self._user_noise(X), self.low, self.high)
         if self.order is None:
             return self._corrupt(X, self.low, self.high)
-        order = self.order
-        noisy = self._corrupt(X[:, order], self.low[order], self.high[order])
+        noisy = self._corrupt(X[:, self.order], *self.ordered_range)
         return noisy[:, self.inverse]
 
     def _corrupt(self, X, low, high):

@@ -125,12 +125,13 @@ class GraphSampler:
         self.n_rows = graph.shape[0]
         self.columns = torch.as_tensor(graph.indices, dtype=torch.int64, device=device)
         cumulative = np.cumsum(graph.data, dtype=np.float64)
-        starts = np.concatenate([[0.0], cumulative])[graph.indptr[:-1]]
+        # each row's memberships span [start, end) of the running sum; its
+        # degree (total membership) is that span's width, so that no draw
+        # reaches into the next row
+        bounds = np.concatenate([[0.0], cumulative])[graph.indptr]
         self.cumulative = torch.as_tensor(cumulative, device=device)
-        self.starts = torch.as_tensor(starts, device=device)
-        self.degrees = torch.as_tensor(
-            np.asarray(graph.sum(axis=1)).ravel(), device=device
-        )
+        self.starts = torch.as_tensor(bounds[:-1], device=device)
+        self.degrees = torch.as_tensor(np.diff(bounds), device=device)
         # the rows' total memberships, relative to their mean: how strongly
         # a row is attracted
         self.strength = (self.degrees / self.degrees.mean()).float()
