@@ -251,15 +251,34 @@ def test_inference_blocks_pad_the_last_block_with_zeros():
     assert_array_equal(blocks[1][1], [[40, 41], [0, 0], [0, 0], [0, 0]])
 
 
+def read_only(A):
+    A = A.copy()
+    A.flags.writeable = False
+    return A
+
+
 @pytest.mark.parametrize(
     "layout",
     [
         np.asfortranarray,
         lambda A: A[::-1],
+        lambda A: A[:, ::2],
+        lambda A: A.astype(np.float64),
+        lambda A: A.astype(">f4"),
+        read_only,
         sp.csr_matrix,
         lambda A: sp.csr_matrix(A.astype(np.float64)),
     ],
-    ids=["F", "reversed", "csr32", "csr64"],
+    ids=[
+        "F",
+        "reversed",
+        "strided",
+        "float64",
+        "big-endian",
+        "read-only",
+        "csr32",
+        "csr64",
+    ],
 )
 def test_inference_blocks_read_any_layout(layout):
     X = rows_array(5)

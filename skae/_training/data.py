@@ -329,24 +329,36 @@ def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
     can set.
     """
     block = torch.empty((block_rows, X.shape[1]), dtype=torch.float32)
-    # numpy writes each batch into the block: any dtype, order or strides,
-    # and sparse rows, without another copy
     block_array = block.numpy()
+    # torch copies dense rows into the block (any float dtype, order or
+    # positive strides; a third faster than numpy's assignment) and sums them
+    # (twice as fast as numpy's pairwise sum); numpy writes sparse rows, and
+    # arrays torch cannot view (read-only, reversed, or not in the machine's
+    # byte order)
+    source = None
+    if (
+        not sp.issparse(X)
+        and X.flags.writeable
+        and X.dtype.isnative
+        and min(X.strides) >= 0
+    ):
+        source = torch.from_numpy(X)
     on_cpu = torch.device(device).type == "cpu"
-    sparse = sp.issparse(X)
     for rows in gen_batches(X.shape[0], block_rows):
         n_rows = rows.stop - rows.start
-        if not sparse:
+        if source is not None:
+            block[:n_rows].copy_(source[rows])
+        elif not sp.issparse(X):
             block_array[:n_rows] = X[rows]
         elif X.dtype == np.float32:
             X[rows].toarray(out=block_array[:n_rows])
         else:
             block_array[:n_rows] = X[rows].toarray()
         if n_rows < block_rows:
-            block_array[n_rows:] = 0
+            block[n_rows:] = 0
         # one reduction; the element-wise test only when it fails (finite
         # values may overflow the sum)
-        if check_finite and not math.isfinite(block_array[:n_rows].sum()):
+        if check_finite and not math.isfinite(block[:n_rows].sum()):
             assert_all_finite(X[rows], estimator_name=name, input_name="X")
         yield rows, block if on_cpu else block.to(device)
 
