@@ -10,6 +10,7 @@ of values from :mod:`skae._validation`, the network from
 :mod:`skae._training`.
 """
 
+import functools
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -20,16 +21,15 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._defaults import resolve_hidden_layer_sizes, resolve_loss
 from ._docstrings import DOCUMENTATION_URL, fill_doc
+from ._inference import InferenceMixin
 from ._persistence import PersistenceMixin
 from ._routed_params import RoutedParamsMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
 from ._torch_network import build_network
-from ._training.data import inference_block_rows, map_blocks
 from ._training.distributed import process_seed, shared_seed
 from ._training.embedding import NeighborEmbedding
 from ._training.fitting import (
@@ -44,31 +44,61 @@ from ._training.losses import (
     OUTPUT_ACTIVATIONS,
     CodePenalty,
     ReconstructionLoss,
-    reconstruction_loss,
 )
 from ._training.net import OPTIMIZERS, resolve_device
 from ._training.randomness import isolated_rng, seed_from
 from ._validation import (
     check_batch_norm,
-    check_image_shape,
     check_layer_sizes,
     check_loss_range,
     check_magnitude,
+    check_row_layout,
     check_sample_weight,
-    check_shape,
     value_range,
     warn_if_codes_constant,
 )
 
 # What a failed first fit removes, leaving the estimator unfitted.
 FITTED_ATTRIBUTES = ("net_", "history_", "n_iter_", "n_components_", "n_parameters_")
+# What a fit resolves from "auto" values, and a failed fit leaves as it was.
+RESOLVED_ATTRIBUTES = ("loss_", "hidden_layer_sizes_")
+
+# The estimator's parameters that make_net takes as they are.
+NET_PARAMETERS = (
+    *("optimizer", "lr", "max_epochs", "batch_size", "max_grad_norm"),
+    *("early_stopping", "n_iter_no_change", "tol", "callbacks", "verbose"),
+)
+
+
+def _unchanged_on_failure(names):
+    """Decorate a method so that, when it raises, the instance attributes
+    ``names`` are as they were before the call (absent if they were)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            before = {name: vars(self)[name] for name in names if name in vars(self)}
+            try:
+                return method(self, *args, **kwargs)
+            except BaseException:
+                for name in names:
+                    self.__dict__.pop(name, None)
+                self.__dict__.update(before)
+                raise
+
+        return wrapper
+
+    return decorate
+
 
 # The constraint of ``loss``, for the estimators that take it as a parameter
 # (the outlier detector's is fixed); "auto" chooses from the data's range.
 LOSS_CONSTRAINT = {"loss": [StrOptions({*ELEMENTWISE_LOSSES, "auto"})]}
 
 
-class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
+class BaseAutoencoder(
+    InferenceMixin, PersistenceMixin, RoutedParamsMixin, BaseEstimator
+):
     """Base class of skae's estimators. Not for direct use.
 
     Subclasses write out their full signature, pass the shared parameters to
@@ -190,11 +220,9 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         ``n_features`` and the other keyword arguments are the training
         data's shape, from ``_validate_training_data``."""
         self._check_routed_params()
-        if self.image_shape is not None and self.sequence_shape is not None:
-            raise ValueError(
-                "image_shape and sequence_shape are exclusive: a row is either "
-                "an image or a sequence."
-            )
+        image_shape, sequence_shape = check_row_layout(
+            self.image_shape, self.sequence_shape, self.channels_last, n_features
+        )
         return {
             "network": self._network,
             "n_features": n_features,
@@ -206,16 +234,12 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             "output_activation": OUTPUT_ACTIVATIONS[self.loss_],
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
-            "image_shape": None
-            if self.image_shape is None
-            else check_image_shape(self.image_shape, n_features, self.channels_last),
+            "image_shape": image_shape,
             "channels_last": self.channels_last,
             "conv_channels": check_layer_sizes(
                 self.conv_channels, "conv_channels", allow_empty=False
             ),
-            "sequence_shape": None
-            if self.sequence_shape is None
-            else check_shape(self.sequence_shape, "sequence_shape", n_features, (2,)),
+            "sequence_shape": sequence_shape,
             "recurrent_cell": self.recurrent_cell,
             "recurrent_units": self.recurrent_units,
             "encoder": self.encoder,
@@ -231,17 +255,14 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         return ReconstructionLoss, {"loss": self.loss_}
 
     def _training_options(self, X, seed, device, architecture, continued):
-        """What the net applies to each training batch besides the
-        criterion, set afresh for every training call on the training data
-        ``X``: ``penalty`` (a :class:`~skae._training.losses.CodePenalty`),
-        ``corruption`` (a callable on the batch), each None when absent, and
+        """The net's attributes for one training call on ``X``: ``penalty``
+        (a :class:`~skae._training.losses.CodePenalty`), ``corruption`` (a
+        callable on the batch), each None when absent, and
         ``reconstruction_gradient`` (see
-        :class:`~skae._training.net.AutoencoderNet`). ``seed`` is the call's
-        seed, shared by the processes of data-parallel training
-        (``process_seed(seed)`` is this process's own); ``device`` is the
-        training device; ``architecture`` is the network's (how a row is
-        laid out); ``continued`` is the net whose weights this call
-        continues (a warm start, a later ``partial_fit``), or None."""
+        :class:`~skae._training.net.AutoencoderNet`). ``seed`` is shared by
+        the processes of data-parallel training (``process_seed(seed)`` is
+        this one's); ``continued`` is the net a warm start or later
+        ``partial_fit`` continues, or None."""
         return {"penalty": None, "corruption": None, "reconstruction_gradient": 1.0}
 
     def _training_rows(self, n_samples, seed):
@@ -274,41 +295,6 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         )
         return X, None
 
-    def _check_trainable(self, X, X_range, architecture):
-        """A ValueError when the network cannot train on ``X``, whose values
-        span ``X_range`` (``value_range(X)``)."""
-        check_loss_range(self.loss_, X, X_range, self.loss)
-        if not architecture["standardize"]:
-            # the loss compares values in the data's own units
-            check_magnitude(X_range)
-        check_batch_norm(self.batch_norm, self.batch_size, X.shape[0])
-
-    def _validate_inference_data(self, X):
-        """Validate rows to infer on. Their finiteness is checked block by
-        block during inference, while each block is in the CPU's cache:
-        scikit-learn's separate pass over the whole of X added about 3% to a
-        ``transform`` of 50000 rows of 20 features."""
-        check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=(np.float32, np.float64),
-            reset=False,
-            ensure_all_finite=False,
-        )
-
-    def _validate_codes(self, Z):
-        check_is_fitted(self)
-        Z = check_array(Z, dtype=(np.float32, np.float64))
-        if Z.shape[1] != self._n_features_out:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self._n_features_out} features "
-                "(the columns of transform) as input."
-            )
-        return Z
-
     # ------------------------------------------------------------------
     # Training
 
@@ -321,34 +307,13 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
             architecture,
             criterion=criterion,
             criterion_params=criterion_params,
-            optimizer=self.optimizer,
-            lr=self.lr,
             optimizer_params=self._routed_params("optimizer"),
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            max_grad_norm=self.max_grad_norm,
-            early_stopping=self.early_stopping,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            callbacks=self.callbacks,
-            verbose=self.verbose,
             device=device,
+            **{name: getattr(self, name) for name in NET_PARAMETERS},
         )
 
-    def _fit(self, X, y=None, sample_weight=None, **options):
-        """``_fit_network``, and on failure the resolved values (``loss_``,
-        ``hidden_layer_sizes_``) as they were before the call."""
-        names = ("loss_", "hidden_layer_sizes_")
-        before = {name: vars(self)[name] for name in names if name in vars(self)}
-        try:
-            return self._fit_network(X, y, sample_weight, **options)
-        except BaseException:
-            for name in names:
-                self.__dict__.pop(name, None)
-            self.__dict__.update(before)
-            raise
-
-    def _fit_network(
+    @_unchanged_on_failure(RESOLVED_ATTRIBUTES)
+    def _fit(
         self,
         X,
         y=None,
@@ -362,7 +327,8 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
     ):
         """Validate, build or continue the net, and train; return the
         validated training ``X`` and its weights (for subclasses that score
-        it).
+        it). If training fails, a first fit leaves the estimator unfitted
+        and a later one leaves the fitted model as it was.
 
         ``X_val`` (with ``y_val`` and ``sample_weight_val``) is the
         validation set that early stopping watches and ``history_`` records,
@@ -372,9 +338,7 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         A ``fit`` with ``warm_start=True`` builds a net from the current
         parameters, so that a changed ``lr``, optimizer, stopping rule or
         callbacks take effect, and carries the fitted weights, optimizer
-        state and history over; a changed architecture is an error. If
-        training fails, a first fit leaves the estimator unfitted and a later
-        one leaves the fitted model as it was.
+        state and history over; a changed architecture is an error.
         """
         fitted = hasattr(self, "net_")
         first_pass = not fitted or not (self.warm_start or incremental)
@@ -394,7 +358,10 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
-        self._check_trainable(X, X_range, architecture)
+        check_loss_range(self.loss_, X, X_range, self.loss)
+        if not architecture["standardize"]:  # the loss sees the data's units
+            check_magnitude(X_range)
+        check_batch_norm(self.batch_norm, self.batch_size, X.shape[0])
         check_optimizer(self.optimizer, self.lr, self._routed_params("optimizer"))
         if X_val is not None:
             X_val, targets_val = self._validate_validation_data(X_val, y_val)
@@ -521,73 +488,6 @@ class BaseAutoencoder(PersistenceMixin, RoutedParamsMixin, BaseEstimator):
         """
         self._fit(X, y, sample_weight, incremental=True)
         return self
-
-    # ------------------------------------------------------------------
-    # Inference
-
-    def _inference_block_rows(self):
-        """The rows of every block that inference runs the fitted network on
-        (see :func:`~skae._training.data.inference_blocks`), the same for
-        every method and call; worked out once per fitted network."""
-        rows = vars(self).get("_block_rows")
-        if rows is None:
-            rows = inference_block_rows(self.net_.module_, self.n_features_in_)
-            self._block_rows = rows
-        return rows
-
-    def _map(self, X, fn, n_outputs=None, *, codes=False, dtype=np.float32):
-        """``fn`` applied to ``X`` (input rows, or ``codes``) in inference
-        blocks, in evaluation mode and without gradients, gathered into an
-        array of ``dtype`` with ``n_outputs`` columns (1-D when None)."""
-        module = self.net_.module_
-        # eval() walks the whole module tree; skip it when nothing trains
-        if any(submodule.training for submodule in module.modules()):
-            module.eval()
-        return map_blocks(
-            X,
-            fn,
-            self._inference_block_rows(),
-            torch.device(self.net_.device),
-            n_outputs,
-            dtype,
-            check_finite=not codes,
-            name=type(self).__name__,
-        )
-
-    def _transform(self, X):
-        return self._map(X, self.net_.module_.encode, self._n_features_out)
-
-    def _inverse_transform(self, Z):
-        return self._map(Z, self.net_.module_.decode, self.n_features_in_, codes=True)
-
-    def _reconstruct(self, X):
-        module = self.net_.module_
-        return self._map(
-            X, lambda Xb: module.decode(module.encode(Xb)), self.n_features_in_
-        )
-
-    def _block_errors(self, Xb, reduction):
-        """The reconstruction errors of the block ``Xb``, in the network's
-        units (standardized, when it standardizes): one per row
-        (``reduction="sample"``) or per entry ("none")."""
-        module = self.net_.module_
-        return reconstruction_loss(
-            module.decoder(module.encode(Xb)),
-            module.scale_input(Xb),
-            self.loss_,
-            reduction=reduction,
-        )
-
-    def _reconstruction_error(self, X, reduction="sample"):
-        """Per-sample (``reduction="sample"``, float64 like every score) or
-        per-entry ("none", float32) reconstruction errors of ``X``."""
-        check_loss_range(self.loss_, X, None, self.loss)
-        if reduction == "sample":
-            errors = self._map(X, lambda Xb: self._block_errors(Xb, "sample"))
-            return errors.astype(np.float64)
-        return self._map(
-            X, lambda Xb: self._block_errors(Xb, "none"), self.n_features_in_
-        )
 
 
 class CodePenaltyMixin:

@@ -70,6 +70,23 @@ def check_image_shape(image_shape, n_features, channels_last=False):
     return (shape[2], shape[0], shape[1]) if channels_last else shape
 
 
+def check_row_layout(image_shape, sequence_shape, channels_last, n_features):
+    """``(image_shape, sequence_shape)`` checked against the ``n_features``
+    of a row: the image as ``(C, H, W)`` (see :func:`check_image_shape`),
+    the sequence as ``(steps, features)``, each None when not given; a row
+    is one or the other."""
+    if image_shape is not None and sequence_shape is not None:
+        raise ValueError(
+            "image_shape and sequence_shape are exclusive: a row is either "
+            "an image or a sequence."
+        )
+    if image_shape is not None:
+        image_shape = check_image_shape(image_shape, n_features, channels_last)
+    if sequence_shape is not None:
+        sequence_shape = check_shape(sequence_shape, "sequence_shape", n_features, (2,))
+    return image_shape, sequence_shape
+
+
 def value_range(X):
     """``(min, max)`` of the values of ``X`` (the stored values of a sparse
     matrix) as floats, or None when it holds none."""
