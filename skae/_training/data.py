@@ -379,7 +379,9 @@ def map_blocks(
             out[rows] = fn(block)[: rows.stop - rows.start].cpu().numpy()
     # one reduction over all outputs; the element-wise test only when it
     # fails (finite values whose sum overflows)
-    if not math.isfinite(out.sum()) and not np.isfinite(out).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_sum = math.isfinite(out.sum())
+    if not finite_sum and not np.isfinite(out).all():
         raise ValueError(
             "The network's output is not finite for some of these "
             "rows: their values are too large for its float32 "
