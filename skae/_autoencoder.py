@@ -141,7 +141,7 @@ class AutoencoderTransformer(
         lr=1e-3,
         max_grad_norm=None,
         batch_size=64,
-        max_epochs=200,
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

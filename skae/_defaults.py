@@ -23,6 +23,29 @@ def resolve_loss(loss, X_range, decoder=None):
     return "bce" if 0 <= low and high <= 1 else "mse"
 
 
+# "auto" epochs train at most this many batches (and at most MAX_EPOCHS
+# passes over the data).
+STEP_BUDGET = 30_000
+MAX_EPOCHS = 200
+
+
+def resolve_max_epochs(max_epochs, n_samples, batch_size):
+    """The most epochs that ``max_epochs`` gives for ``n_samples`` training
+    rows in batches of ``batch_size``: an explicit count as it is; "auto" is
+    ``MAX_EPOCHS`` (200), or fewer when that many would take more than
+    ``STEP_BUDGET`` (30000) batches: as many epochs as make 30000 batches.
+
+    The stopping rule ends most fits on small data before 200 epochs; on
+    large data it came late for little: on MNIST's 60000 images (2 cores)
+    it stopped after 109 epochs and 314 s at 0.261 of PCA's test error,
+    where the 32 epochs of 30000 batches took 77 s for 0.285. Data of up to
+    9600 rows (at ``batch_size=64``) keep their 200 epochs."""
+    if not (isinstance(max_epochs, str) and max_epochs == "auto"):
+        return max_epochs
+    batches = -(-max(n_samples, 1) // batch_size)  # per epoch
+    return int(min(MAX_EPOCHS, max(1, -(-STEP_BUDGET // batches))))
+
+
 # "auto" widths have a second hidden layer from this many training rows,
 # for codes of at most DEEP_UP_TO_COMPONENTS values.
 DEEP_FROM_ROWS = 2000

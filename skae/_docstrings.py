@@ -159,9 +159,13 @@ batch_size : int, default=64
     Rows per training batch: fewer when there are fewer samples, and a last
     batch of a single row joins the one before it.""",
     "max_epochs": """\
-max_epochs : int, default=200
+max_epochs : int or "auto", default="auto"
     Most passes over the training data; training stops sooner when the
-    monitored loss stops improving (see ``n_iter_no_change``).""",
+    monitored loss stops improving (see ``n_iter_no_change``). "auto" is
+    200, or fewer on large data: as many epochs as make 30000 batches
+    (MNIST's 60000 rows at ``batch_size=64``: 32 epochs); data of up to
+    9600 rows at that batch size keep 200. ``max_epochs_`` is the count a
+    fit used.""",
     "early_stopping": """\
 early_stopping : bool, default=False
     Whether to hold out ``validation_fraction`` of the training data, stop

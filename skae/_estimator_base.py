@@ -22,7 +22,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 
-from ._defaults import resolve_hidden_layer_sizes, resolve_loss
+from ._defaults import resolve_hidden_layer_sizes, resolve_loss, resolve_max_epochs
 from ._docstrings import DOCUMENTATION_URL, fill_doc
 from ._inference import InferenceMixin
 from ._persistence import PersistenceMixin
@@ -61,11 +61,11 @@ from ._validation import (
 # What a failed first fit removes, leaving the estimator unfitted.
 FITTED_ATTRIBUTES = ("net_", "history_", "n_iter_", "n_components_", "n_parameters_")
 # What a fit resolves from "auto" values, and a failed fit leaves as it was.
-RESOLVED_ATTRIBUTES = ("loss_", "hidden_layer_sizes_")
+RESOLVED_ATTRIBUTES = ("loss_", "hidden_layer_sizes_", "max_epochs_")
 
 # The estimator's parameters that make_net takes as they are.
 NET_PARAMETERS = (
-    *("optimizer", "lr", "max_epochs", "batch_size", "max_grad_norm"),
+    *("optimizer", "lr", "batch_size", "max_grad_norm"),
     *("early_stopping", "n_iter_no_change", "tol", "callbacks", "verbose"),
 )
 
@@ -135,7 +135,10 @@ class BaseAutoencoder(
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -168,7 +171,7 @@ class BaseAutoencoder(
         lr=1e-3,
         max_grad_norm=None,
         batch_size=64,
-        max_epochs=200,
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -308,6 +311,7 @@ class BaseAutoencoder(
             criterion=criterion,
             criterion_params=criterion_params,
             optimizer_params=self._routed_params("optimizer"),
+            max_epochs=self.max_epochs_,
             device=device,
             **{name: getattr(self, name) for name in NET_PARAMETERS},
         )
@@ -355,6 +359,9 @@ class BaseAutoencoder(
                 self.hidden_layer_sizes_ = resolve_hidden_layer_sizes(
                     self.hidden_layer_sizes, X.shape[0], self.n_components
                 )
+            self.max_epochs_ = resolve_max_epochs(
+                self.max_epochs, X.shape[0], self.batch_size
+            )
         architecture = (
             self.net_.architecture if continuing else self._architecture(**shape)
         )
@@ -411,7 +418,7 @@ class BaseAutoencoder(
                 early_stopping=self.early_stopping,
                 validation_fraction=self.validation_fraction,
                 split_seed=self._seed,
-                max_epochs=self.max_epochs,
+                max_epochs=self.max_epochs_,
             )
             if self.batch_norm and len(train) < 2:
                 raise ValueError(

@@ -127,6 +127,8 @@ class PersistenceMixin:
             self.loss_ = vars(self).get("loss", "mse")
         if "hidden_layer_sizes_" not in vars(self):
             self.hidden_layer_sizes_ = net_state["architecture"]["hidden_layer_sizes"]
+        if "max_epochs_" not in vars(self):  # pickled before max_epochs="auto"
+            self.max_epochs_ = self.max_epochs if self.max_epochs != "auto" else 200
         device = torch.device(net_state["device"])
         if device.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(

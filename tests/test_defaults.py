@@ -1,6 +1,6 @@
-"""The "auto" defaults: the rules of the data behind ``loss`` and
-``hidden_layer_sizes``, the fitted attributes that tell what they chose, and
-explicit values kept as they are."""
+"""The "auto" defaults: the rules of the data behind ``loss``,
+``hidden_layer_sizes`` and ``max_epochs``, the fitted attributes that tell
+what they chose, and explicit values kept as they are."""
 
 import pickle
 
@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skae._defaults
 from skae import (
     AutoencoderTransformer,
     DenoisingAutoencoder,
@@ -16,7 +17,7 @@ from skae import (
     SupervisedAutoencoder,
     VariationalAutoencoder,
 )
-from skae._defaults import resolve_hidden_layer_sizes, resolve_loss
+from skae._defaults import resolve_hidden_layer_sizes, resolve_loss, resolve_max_epochs
 
 RNG = np.random.RandomState(0)
 X01 = RNG.uniform(size=(60, 8))  # in [0, 1]: pixels / 255, MinMaxScaler
@@ -98,6 +99,7 @@ def test_defaults_are_auto(cls):
     params = cls().get_params()
     assert params["loss"] == "auto"
     assert params["hidden_layer_sizes"] == "auto"
+    assert params["max_epochs"] == "auto"
 
 
 @pytest.mark.parametrize("cls", TRANSFORMERS)
@@ -180,11 +182,43 @@ def test_pickles_keep_and_restore_the_resolved_values():
     # a pickle written before the "auto" defaults, of an explicit loss
     old = small(AutoencoderTransformer, loss="mse", hidden_layer_sizes=(16,)).fit(X01)
     state = old.__getstate__()
-    del state["loss_"], state["hidden_layer_sizes_"]
+    del state["loss_"], state["hidden_layer_sizes_"], state["max_epochs_"]
     restored = AutoencoderTransformer.__new__(AutoencoderTransformer)
     restored.__setstate__(state)
     assert (restored.loss_, restored.hidden_layer_sizes_) == ("mse", (16,))
+    assert restored.max_epochs_ == 2  # the fitted estimator's explicit count
     np.testing.assert_array_equal(restored.transform(X01), old.transform(X01))
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected",
+    [
+        (1, 64, 200),
+        (9600, 64, 200),  # 150 batches an epoch: 200 epochs are 30000
+        (9601, 64, 199),  # 151 batches an epoch
+        (60000, 64, 32),  # MNIST: 938 batches an epoch
+        (60000, 256, 128),
+        (10**7, 64, 1),  # more batches than the budget: one epoch
+    ],
+)
+def test_auto_epochs_train_at_most_30000_batches(n_samples, batch_size, expected):
+    assert resolve_max_epochs("auto", n_samples, batch_size) == expected
+    assert resolve_max_epochs(7, n_samples, batch_size) == 7
+
+
+def test_auto_epochs_bind_on_large_data(monkeypatch):
+    # the budget scaled down, so that small data is "large": 40 rows in
+    # batches of 8 are 5 batches an epoch, and a budget of 12 batches
+    # rounds up to 3 epochs
+    monkeypatch.setattr(skae._defaults, "STEP_BUDGET", 12)
+    ae = small(AutoencoderTransformer, max_epochs="auto", batch_size=8, tol=0.0)
+    ae.fit(X_STD[:40])
+    assert ae.get_params()["max_epochs"] == "auto"
+    assert ae.max_epochs_ == 3 == ae.n_iter_
+    # an explicit count is kept; a warm start resolves afresh from its data
+    assert ae.set_params(max_epochs=4).fit(X_STD[:40]).n_iter_ == 4
+    ae.set_params(max_epochs="auto", warm_start=True).fit(X_STD[:16])
+    assert ae.max_epochs_ == 6 and ae.n_iter_ == 4 + 6
 
 
 def test_the_detector_keeps_its_fixed_loss_and_explicit_widths():
