@@ -351,7 +351,11 @@ def write_tables(args, runs):
             [r["PCA"] for r in next(iter(per.values()))], ".4f"
         )
         rows.append(row)
+    threads = sorted({r.get("threads", 1) for r in runs})
     meta = {
+        # stored runs and this one's may differ: each row says its own
+        "torch_threads": "/".join(map(str, threads))
+        + (" (the threads column)" if len(threads) > 1 else ""),
         "max_rows": args.max_rows,
         "mnist_train": args.mnist_train,
         "mnist_test": args.mnist_test,
