@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._sklearn_compat import _check_sample_weight
+from ._warnings import external_stacklevel
 
 # The largest magnitude of input that a float32 network reconstructs in the
 # data's own units: squared errors of larger values, summed over the
@@ -193,5 +194,5 @@ def warn_if_codes_constant(transform, X, n_rows=1024):
             "training (try a lower lr, activation='leaky_relu' or 'elu', "
             "or batch_norm=True), or input that is not scaled.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=external_stacklevel(),
         )

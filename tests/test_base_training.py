@@ -19,6 +19,8 @@ from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, Checkpoint, LRScheduler
 
 import skae._training.net as training_net
@@ -612,8 +614,10 @@ def test_interrupt_keeps_a_usable_model(
     estimator_class, make_estimator, fit_estimator, X
 ):
     est = make_estimator(estimator_class, callbacks=[InterruptAt(3)], max_epochs=50)
-    with pytest.warns(RuntimeWarning, match="interrupted during epoch 3"):
+    with pytest.warns(RuntimeWarning, match="interrupted during epoch 3") as record:
         fit_estimator(est, X)
+    # the warning names the caller's file (conftest's fit_estimator here)
+    assert record[0].filename.endswith("conftest.py")
     assert est.n_iter_ == len(est.history_) == 3
     finite_outputs(est, X)
 
@@ -753,9 +757,16 @@ def dead_relu_autoencoder():
 def test_constant_codes_warn_after_fit_but_not_after_partial_fit():
     X = np.random.default_rng(0).standard_normal((500, 20))
     est = dead_relu_autoencoder()
-    with pytest.warns(UserWarning, match="4 of the 4 code units take the same value"):
+    with pytest.warns(
+        UserWarning, match="4 of the 4 code units take the same value"
+    ) as record:
         est.fit(X)
+    # the warning names the user's line, not skae's or scikit-learn's
+    assert record[0].filename == __file__
     assert np.ptp(est.transform(X), axis=0).max() == 0
+    with pytest.warns(UserWarning, match="code units") as record:
+        make_pipeline(StandardScaler(), dead_relu_autoencoder()).fit(X)
+    assert record[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.partial_fit(X)

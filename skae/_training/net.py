@@ -12,6 +12,7 @@ import torch
 from skorch import NeuralNet
 from skorch.history import History
 
+from .._warnings import external_stacklevel
 from .callbacks import QuietPrintLog, StopTraining, listens_to
 from .data import InMemoryDataset
 from .distributed import DataParallelRun, data_parallel_world
@@ -410,7 +411,7 @@ class AutoencoderNet(NeuralNet):
                     f"restores them), and history_ the {len(self.history)} epochs "
                     "that finished.",
                     RuntimeWarning,
-                    stacklevel=3,
+                    stacklevel=external_stacklevel(),
                 )
             finally:
                 # also after an error: close the progress bar, restore weights
