@@ -1,11 +1,13 @@
 """Layer 3: the estimator base shared by every skae estimator.
 
 :class:`BaseAutoencoder` holds the parameters every estimator takes and
-their constraints, the ``fit`` template (validate, build or continue a skorch
-net, train) and the inference helpers behind the public methods;
-:class:`CodesMixin` and :class:`CodePenaltyMixin` add what only some
-estimators have. Persistence comes from :mod:`skae._persistence`, the checks
-of values from :mod:`skae._validation`, the network from
+their constraints, the hooks its subclasses override and the ``fit``
+template (validate, build or continue a skorch net, train);
+:class:`CodesMixin`, :class:`CodePenaltyMixin` and
+:class:`NeighborEmbeddingMixin` add what only some estimators have.
+Inference in blocks comes from :mod:`skae._inference`, persistence from
+:mod:`skae._persistence`, the checks of values from
+:mod:`skae._validation`, the network from
 :func:`skae._torch_network.build_network`, training from
 :mod:`skae._training`.
 """
