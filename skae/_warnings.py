@@ -9,8 +9,7 @@ import sklearn
 
 # Where skae's and scikit-learn's own frames come from: a warning skips them.
 _INTERNAL = tuple(
-    os.path.dirname(module.__file__) + os.sep
-    for module in (sys.modules[__package__], sklearn)
+    os.path.dirname(path) + os.sep for path in (__file__, sklearn.__file__)
 )
 
 
