@@ -353,8 +353,10 @@ class BaseAutoencoder(
         continuing = incremental and not first_pass
         X_range = value_range(X)  # one pass over X, for both uses below
         if not continuing:
-            # What "auto" means on this data; every later use reads loss_ and
-            # hidden_layer_sizes_. A warm start keeps what "auto" chose.
+            # What "auto" means on this data; every later use reads loss_,
+            # hidden_layer_sizes_ and max_epochs_. A warm start keeps the
+            # network's (loss_, hidden_layer_sizes_) and resolves max_epochs_
+            # afresh for its data.
             if first_pass or self.loss != "auto":
                 self.loss_ = resolve_loss(self.loss, X_range, self.decoder)
             if first_pass or not isinstance(self.hidden_layer_sizes, str):

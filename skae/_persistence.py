@@ -128,7 +128,7 @@ class PersistenceMixin:
         if "hidden_layer_sizes_" not in vars(self):
             self.hidden_layer_sizes_ = net_state["architecture"]["hidden_layer_sizes"]
         if "max_epochs_" not in vars(self):  # pickled before max_epochs="auto"
-            self.max_epochs_ = self.max_epochs if self.max_epochs != "auto" else 200
+            self.max_epochs_ = self.max_epochs  # an int then
         device = torch.device(net_state["device"])
         if device.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(

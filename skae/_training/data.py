@@ -335,20 +335,16 @@ def inference_blocks(X, block_rows, device, *, check_finite=True, name="X"):
     # (twice as fast as numpy's pairwise sum); numpy writes sparse rows, and
     # arrays torch cannot view (read-only, reversed, or not in the machine's
     # byte order)
+    sparse = sp.issparse(X)
     source = None
-    if (
-        not sp.issparse(X)
-        and X.flags.writeable
-        and X.dtype.isnative
-        and min(X.strides) >= 0
-    ):
+    if not sparse and X.flags.writeable and X.dtype.isnative and min(X.strides) >= 0:
         source = torch.from_numpy(X)
     on_cpu = torch.device(device).type == "cpu"
     for rows in gen_batches(X.shape[0], block_rows):
         n_rows = rows.stop - rows.start
         if source is not None:
             block[:n_rows].copy_(source[rows])
-        elif not sp.issparse(X):
+        elif not sparse:
             block_array[:n_rows] = X[rows]
         elif X.dtype == np.float32:
             X[rows].toarray(out=block_array[:n_rows])
