@@ -22,11 +22,10 @@ hidden_layer_sizes : "auto" or tuple of int, default="auto"
     data sets of 6 to 784 features (the Benchmarks page) a second layer
     overfitted the sets of a few hundred rows, helped the larger sets coded
     in 2 to 4 values, and hurt or did not help wider codes (MNIST's 32,
-    where it also doubled the fit time); the denoising, supervised and
-    variational autoencoders came within 1.09 of the best denoising error,
-    0.012 of the best accuracy and 0.7 nats of the best ELBO of a grid on
-    most of 8 of those sets. A warm start keeps the widths of the fit it
-    continues;
+    where it also doubled the fit time). The denoising, supervised and
+    variational autoencoders share the rule, measured on 8 of those sets
+    (the Benchmarks page, "The other estimators' defaults"). A warm start
+    keeps the widths of the fit it continues;
     ``hidden_layer_sizes_`` holds the widths used.""",
     "activation": """\
 activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "leaky_relu", \
