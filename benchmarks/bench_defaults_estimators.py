@@ -80,13 +80,16 @@ TEST_NOISE = 0.2
 WIDTHS = [(256,), (256, 128), (128, 64), (256, 128, 64)]
 
 
+def in_unit_range(X):
+    return X.min() >= 0 and X.max() <= 1
+
+
 def base(X_train):
     """The grid's fixed parameters: the loss a user would pick for the
     data's range (bce in [0, 1], as bench_defaults found best), batches of
     64, up to 200 epochs with the stopping rule."""
-    in_unit_range = X_train.min() >= 0 and X_train.max() <= 1
     return {
-        "loss": "bce" if in_unit_range else "mse",
+        "loss": "bce" if in_unit_range(X_train) else "mse",
         "batch_size": 64,
         "max_epochs": 200,
     }
@@ -220,20 +223,40 @@ def run_supervised(name, seed, args):
 
 def run_variational(name, seed, args):
     X_train, X_test, k, _ = load_set(name, seed, args)
-    in_unit_range = X_train.min() >= 0 and X_train.max() <= 1
     pca = PCA(k, random_state=seed).fit(X_train)
     # a density's log-likelihood and a Bernoulli's cannot be compared
-    peers = {"PCA": None if in_unit_range else pca.score(X_test)}
+    peers = {"PCA": None if in_unit_range(X_train) else pca.score(X_test)}
     for setting, params in grid("variational", X_train).items():
         model = VariationalAutoencoder(k, random_state=seed, **quick(params, args))
         seconds = timed_fit(model, X_train)
         yield setting, model, seconds, {"ELBO": model.score(X_test)}, peers
 
 
+# estimator -> (its runs, its measure, which value of it is better, the
+# measure's format, and the defaults against the grid's best: column, format,
+# comparison of two values)
 ESTIMATORS = {
-    "denoising": (run_denoising, "denoised MSE", min),
-    "supervised": (run_supervised, "accuracy", max),
-    "variational": (run_variational, "ELBO", max),
+    "denoising": (
+        run_denoising,
+        "denoised MSE",
+        min,
+        ".4f",
+        ("defaults / best", ".2f", lambda d, b: d / b),
+    ),
+    "supervised": (
+        run_supervised,
+        "accuracy",
+        max,
+        ".3f",
+        ("defaults - best", "+.3f", lambda d, b: d - b),
+    ),
+    "variational": (
+        run_variational,
+        "ELBO",
+        max,
+        ".2f",
+        ("defaults - best (nats)", "+.2f", lambda d, b: d - b),
+    ),
 }
 
 
@@ -248,7 +271,7 @@ def main():
     args.mnist_train = args.mnist_test = None  # load_set's, unused here
     sets = QUICK_SETS if args.quick else args.sets
     for estimator in args.estimators:
-        run, measure, better = ESTIMATORS[estimator]
+        run, measure, *_ = ESTIMATORS[estimator]
         runs = []
         for name in sets:
             if estimator == "supervised" and name not in LABELLED:
@@ -269,19 +292,13 @@ def main():
                         | {f"peer {k}": v for k, v in peers.items()}
                     )
                     print({k: runs[-1][k] for k in ("set", "seed", "setting", measure)})
-            write_tables(estimator, measure, better, args, runs)
+            write_tables(estimator, args, runs)
 
 
-def write_tables(estimator, measure, better, args, runs):
+def write_tables(estimator, args, runs):
     """Two tables per estimator: every setting on every set, and one row per
     set with the defaults, the grid's best and the peers."""
-    spec = (
-        ".4f"
-        if measure == "denoised MSE"
-        else ".3f"
-        if measure == "accuracy"
-        else ".2f"
-    )
+    _, measure, better, spec, (against, against_spec, compare) = ESTIMATORS[estimator]
     grid_rows, rows = [], []
     by_set = {}
     for r in runs:
@@ -291,11 +308,7 @@ def write_tables(estimator, measure, better, args, runs):
             grid_rows.append(
                 {"set": name, "setting": setting}
                 | {
-                    key: median_spread([r[key] for r in group], spec)
-                    for key in group[0]
-                    if key in ("denoised MSE", "accuracy", "ELBO")
-                }
-                | {
+                    measure: median_spread([r[measure] for r in group], spec),
                     "epochs": median_spread([r["epochs"] for r in group], ".0f"),
                     "fit (s)": median_spread([r["fit (s)"] for r in group], ".1f"),
                 }
@@ -312,15 +325,10 @@ def write_tables(estimator, measure, better, args, runs):
             "grid best": best,
             f"best {measure}": median_spread([r[measure] for r in others[best]], spec),
         }
-        paired = [(r[measure], seed_best[r["seed"]]) for r in defaults]
-        if measure == "denoised MSE":
-            row["defaults / best"] = median_spread([d / b for d, b in paired], ".2f")
-        elif measure == "accuracy":
-            row["defaults - best"] = median_spread([d - b for d, b in paired], "+.3f")
-        else:
-            row["defaults - best (nats)"] = median_spread(
-                [d - b for d, b in paired], "+.2f"
-            )
+        row[against] = median_spread(
+            [compare(r[measure], seed_best[r["seed"]]) for r in defaults],
+            against_spec,
+        )
         for key in defaults[0]:
             if key.startswith("peer "):
                 row[key[5:]] = median_spread([r[key] for r in defaults], spec)
