@@ -122,8 +122,9 @@ embedding_weight : float, default=0.0
     ``n_neighbors`` nearest rows, so that even 2-D codes separate the
     groups of the data as UMAP's map does, while ``transform`` still maps
     new rows and ``inverse_transform`` decodes any point. 0 turns it off.
-    With it, ``fit`` first builds the rows' neighbour graph (scikit-learn's
-    exact ``NearestNeighbors``) and lays the rows out on it as UMAP does;
+    With it, ``fit`` first builds the rows' neighbour graph (an exact
+    search on the training device; scikit-learn's ``NearestNeighbors`` for
+    sparse rows) and lays the rows out on it as UMAP does;
     the encoder then learns to place each row where UMAP's ``transform``
     would (see the user guide's "Maps in two dimensions").""",
     "n_neighbors": """\

@@ -11,16 +11,18 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
 from skae._torch_modules import scale_gradient
+from skae._training import embedding
 from skae._training.data import InMemoryBatchIterator, InMemoryDataset
 from skae._training.embedding import (
     GraphSampler,
     curve_parameters,
     fuzzy_neighbor_graph,
     initial_layout,
+    nearest_neighbors,
     neighbor_graph,
     optimize_layout,
 )
@@ -60,6 +62,44 @@ def test_directed_memberships_sum_to_log2_k():
     graph = fuzzy_neighbor_graph(distances, indices).toarray()
     assert_allclose(graph[0, 1 : k + 1].sum(), np.log2(k), rtol=1e-6)
     assert graph[0, 1] == 1.0  # the nearest neighbour, at distance rho
+
+
+def test_nearest_neighbours_are_scikit_learns(monkeypatch):
+    # continuous random rows: no two neighbours nearly tie, so the float32
+    # ranking finds scikit-learn's (float64) neighbours in its order; the
+    # distances agree to float32 precision over 20 features
+    X = np.random.default_rng(0).standard_normal((300, 20))
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=7).fit(X).kneighbors()
+    )
+    distances, indices = nearest_neighbors(X, 7)
+    assert_array_equal(indices, expected_indices)
+    assert_allclose(distances, expected_distances, rtol=1e-5)
+    # blocks of 3 rows find the same neighbours (a row's scores are its own
+    # matrix-product row, so the block size may move its last bits only)
+    monkeypatch.setattr(embedding, "SEARCH_BLOCK_VALUES", 3 * 300)
+    blocked_distances, blocked_indices = nearest_neighbors(X, 7)
+    assert_array_equal(blocked_indices, indices)
+    assert_allclose(blocked_distances, distances, rtol=1e-5)
+
+
+def test_a_duplicate_row_is_a_neighbour_the_row_itself_is_not():
+    X = np.random.default_rng(1).standard_normal((50, 4)).astype(np.float32)
+    X[7] = X[3]
+    distances, indices = nearest_neighbors(X, 3)
+    assert indices[3, 0] == 7 and indices[7, 0] == 3
+    assert distances[3, 0] == 0 and distances[7, 0] == 0
+    assert not np.any(indices == np.arange(50)[:, None])
+
+
+def test_sparse_rows_give_the_dense_rows_graph():
+    # the sparse search (scikit-learn's) and the dense one (torch's) find
+    # the same neighbours here; memberships agree to float32 precision
+    X = np.random.default_rng(2).standard_normal((120, 8))
+    dense, sparse = neighbor_graph(X, 10), neighbor_graph(sp.csr_matrix(X), 10)
+    assert_array_equal(dense.indptr, sparse.indptr)
+    assert_array_equal(dense.indices, sparse.indices)
+    assert_allclose(dense.data, sparse.data, rtol=1e-4)
 
 
 def test_fewer_rows_than_neighbours():
@@ -216,7 +256,6 @@ def test_the_term_is_reproducible_and_leaves_no_graph_behind(X):
 
 
 def test_warm_start_lays_out_from_the_current_codes(X, monkeypatch):
-    from skae._training import embedding
 
     starts = []
     fit = embedding.NeighborEmbedding.fit.__func__
