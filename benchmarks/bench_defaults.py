@@ -140,6 +140,40 @@ def swiss_roll_50d(n_samples=3000):
     return X + 0.02 * rng.normal(size=X.shape)
 
 
+# scikit-learn's sets: loader and scaling
+SKLEARN_SETS = {
+    "digits": (load_digits, "images / 16"),
+    "breast_cancer": (load_breast_cancer, "standardized"),
+    "wine": (load_wine, "standardized"),
+}
+
+
+def in_unit_range(X):
+    return X.min() >= 0 and X.max() <= 1
+
+
+def sklearn_set(name):
+    """``(X, y, kind)`` of one of scikit-learn's sets, the digits / 16."""
+    loader, kind = SKLEARN_SETS[name]
+    X, y = loader(return_X_y=True)
+    return (X / 16.0 if name == "digits" else X), y, kind
+
+
+def scaled(X_train, X_test, kind):
+    """The split, standardized by the training rows' statistics when
+    ``kind`` says so."""
+    if kind == "standardized":
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return X_train, X_test
+
+
+def code_size(name, n_features):
+    """The sets' ``n_components``: a quarter of the features (at least 2),
+    2 for the swiss roll."""
+    return 2 if name == "swiss_roll_50d" else max(2, round(n_features / 4))
+
+
 def load_set(name, seed, args):
     """``(X_train, X_test, n_components, kind)`` for one seed, scaled."""
     if name == "mnist_full":
@@ -152,13 +186,8 @@ def load_set(name, seed, args):
         rows = np.random.RandomState(seed).choice(len(X_all), n_train, replace=False)
         X_train = X_all[np.sort(rows)].copy()
         return X_train, load_mnist_images("test", n_test), 32, "images / 255"
-    if name == "digits":
-        X = load_digits().data / 16.0
-        kind = "images / 16"
-    elif name == "breast_cancer":
-        X, kind = load_breast_cancer().data, "standardized"
-    elif name == "wine":
-        X, kind = load_wine().data, "standardized"
+    if name in SKLEARN_SETS:
+        X, _, kind = sklearn_set(name)
     elif name == "swiss_roll_50d":
         X, kind = swiss_roll_50d(), "standardized"
     else:
@@ -168,21 +197,18 @@ def load_set(name, seed, args):
         rows = np.random.RandomState(seed).choice(len(X), max_rows, replace=False)
         X = X[np.sort(rows)]
     X_train, X_test = train_test_split(X, test_size=0.3, random_state=seed)
-    if kind == "standardized":
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    n_components = 2 if name == "swiss_roll_50d" else max(2, round(X.shape[1] / 4))
-    return X_train, X_test, n_components, kind
+    X_train, X_test = scaled(X_train, X_test, kind)
+    return X_train, X_test, code_size(name, X.shape[1]), kind
 
 
 def settings(X_train, names, quick):
     """Setting name -> AutoencoderTransformer parameters (None: the
     defaults); the bce rows only for data in [0, 1]."""
-    in_unit_range = X_train.min() >= 0 and X_train.max() <= 1
+    unit_range = in_unit_range(X_train)
     rows = {"defaults": {}}
     for name, params in GRID.items():
         params = BASE | params
-        if params["loss"] == "bce" and not in_unit_range:
+        if params["loss"] == "bce" and not unit_range:
             continue
         if quick:
             params = params | {"max_epochs": 2}

@@ -48,13 +48,11 @@ import warnings
 
 import numpy as np
 from _common import mean_squared_error, median_spread, parse_args, write_seed_results
-from bench_defaults import load_set
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from bench_defaults import code_size, in_unit_range, load_set, scaled, sklearn_set
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 
 from skae import (
     AutoencoderTransformer,
@@ -78,10 +76,6 @@ LABELLED = ["digits", "breast_cancer", "wine"]
 QUICK_SETS = ["digits", "wine"]
 TEST_NOISE = 0.2
 WIDTHS = [(256,), (256, 128), (128, 64), (256, 128, 64)]
-
-
-def in_unit_range(X):
-    return X.min() >= 0 and X.max() <= 1
 
 
 def base(X_train):
@@ -128,21 +122,12 @@ def grid(estimator, X_train):
 def load_labelled(name, seed):
     """``(X_train, X_test, y_train, y_test, n_components)``: the labelled
     sets as bench_defaults scales them, split 70/30 stratified by ``seed``."""
-    loader = {
-        "digits": load_digits,
-        "breast_cancer": load_breast_cancer,
-        "wine": load_wine,
-    }[name]
-    X, y = loader(return_X_y=True)
+    X, y, kind = sklearn_set(name)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=seed, stratify=y
     )
-    if name == "digits":
-        X_train, X_test = X_train / 16.0, X_test / 16.0
-    else:
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return X_train, X_test, y_train, y_test, max(2, round(X.shape[1] / 4))
+    X_train, X_test = scaled(X_train, X_test, kind)
+    return X_train, X_test, y_train, y_test, code_size(name, X.shape[1])
 
 
 def quick(params, args):
