@@ -256,7 +256,6 @@ def test_the_term_is_reproducible_and_leaves_no_graph_behind(X):
 
 
 def test_warm_start_lays_out_from_the_current_codes(X, monkeypatch):
-
     starts = []
     fit = embedding.NeighborEmbedding.fit.__func__
 
