@@ -50,6 +50,7 @@ class AutoencoderTransformer(
     {{embedding_weight}}
     {{n_neighbors}}
     {{min_dist}}
+    {{transform_n_iter}}
     {{reconstruction_weight_encoder}}
     {{optimizer}}
     {{lr}}
@@ -70,6 +71,7 @@ class AutoencoderTransformer(
     Attributes
     ----------
     {{training}}
+    {{embedding_}}
 
     See Also
     --------
@@ -136,6 +138,7 @@ class AutoencoderTransformer(
         embedding_weight=0.0,
         n_neighbors=15,
         min_dist=0.1,
+        transform_n_iter=100,
         reconstruction_weight=1.0,
         optimizer="adam",
         lr=1e-3,
@@ -190,6 +193,7 @@ class AutoencoderTransformer(
         self.embedding_weight = embedding_weight
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
+        self.transform_n_iter = transform_n_iter
         self.reconstruction_weight = reconstruction_weight
 
     @fill_doc

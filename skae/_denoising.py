@@ -69,6 +69,7 @@ default="gaussian"
     {{embedding_weight}}
     {{n_neighbors}}
     {{min_dist}}
+    {{transform_n_iter}}
     {{reconstruction_weight_encoder}}
     {{optimizer}}
     {{lr}}
@@ -153,6 +154,7 @@ default="gaussian"
         embedding_weight=0.0,
         n_neighbors=15,
         min_dist=0.1,
+        transform_n_iter=100,
         reconstruction_weight=1.0,
         optimizer="adam",
         lr=1e-3,
@@ -191,6 +193,7 @@ default="gaussian"
             embedding_weight=embedding_weight,
             n_neighbors=n_neighbors,
             min_dist=min_dist,
+            transform_n_iter=transform_n_iter,
             reconstruction_weight=reconstruction_weight,
             optimizer=optimizer,
             lr=lr,

@@ -126,7 +126,8 @@ embedding_weight : float, default=0.0
     search on the training device; scikit-learn's ``NearestNeighbors`` for
     sparse rows) and lays the rows out on it as UMAP does;
     the encoder then learns to place each row where UMAP's ``transform``
-    would (see the user guide's "Maps in two dimensions").""",
+    would, and ``transform`` refines its codes against the layout (see
+    ``transform_n_iter`` and the user guide's "Maps in two dimensions").""",
     "n_neighbors": """\
 n_neighbors : int, default=15
     With ``embedding_weight``: how many nearest training rows make a row's
@@ -136,6 +137,14 @@ n_neighbors : int, default=15
 min_dist : float, default=0.1
     With ``embedding_weight``: how close codes may pack, in [0, 1] (UMAP's
     ``min_dist``); lower values give tighter clusters.""",
+    "transform_n_iter": """\
+transform_n_iter : int, default=100
+    With ``embedding_weight``: the steps by which ``transform`` refines
+    each row's code, as UMAP's ``transform`` does: from the encoder's code,
+    towards the layout's points of the row's ``n_neighbors`` nearest
+    training rows and away from random ones. The training rows are kept
+    for this search. 0 returns the encoder's codes; read at ``transform``
+    time, so it can be changed on a fitted model.""",
     "reconstruction_weight_encoder": """\
 reconstruction_weight : float, default=1.0
     The share of the reconstruction loss's gradient that reaches the
@@ -263,6 +272,12 @@ loss_ : str
     resolved from the training data.
 hidden_layer_sizes_ : tuple of int
     The hidden widths used: ``hidden_layer_sizes``, with "auto" resolved.""",
+    "embedding_": """\
+embedding_ : ndarray of shape (n_samples, n_components)
+    With ``embedding_weight``: the layout of the last fit's training rows,
+    a point per row, that the codes were trained towards and that
+    ``transform`` refines new rows' codes against (UMAP's
+    ``embedding_``).""",
 }
 
 

@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -33,7 +34,7 @@ from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._torch_modules import ACTIVATIONS, RECURRENT_CELLS
 from ._torch_network import build_network
 from ._training.distributed import process_seed, shared_seed
-from ._training.embedding import NeighborEmbedding
+from ._training.embedding import LayoutProjection, NeighborEmbedding
 from ._training.fitting import (
     carry_over,
     check_optimizer,
@@ -447,7 +448,7 @@ class BaseAutoencoder(
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         if not incremental:
-            warn_if_codes_constant(self._transform, X)
+            warn_if_codes_constant(self._encode, X)
         return X, sample_weight
 
     def __sklearn_is_fitted__(self):
@@ -523,16 +524,63 @@ class CodePenaltyMixin:
 
 class NeighborEmbeddingMixin:
     """The neighbour-embedding term (``embedding_weight``, ``n_neighbors``,
-    ``min_dist``) and ``reconstruction_weight``, for the estimators that
-    take them (the subclass's ``__init__`` stores them); it goes before
-    :class:`CodePenaltyMixin`, whose penalty carries the term."""
+    ``min_dist``), ``reconstruction_weight``, and the codes of new rows
+    refined against the term's layout (``transform_n_iter``), for the
+    estimators that take them (the subclass's ``__init__`` stores them); it
+    goes before :class:`CodePenaltyMixin`, whose penalty carries the term.
+
+    A fit with the term keeps its layout in ``embedding_`` and the training
+    rows it was built on, which ``transform`` searches for each new row's
+    neighbours."""
 
     _parameter_constraints = {
         "embedding_weight": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [Interval(Integral, 2, None, closed="left")],
         "min_dist": [Interval(Real, 0, 1, closed="both")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "transform_n_iter": [Interval(Integral, 0, None, closed="left")],
     }
+
+    def _fit(self, *args, **kwargs):
+        X, sample_weight = super()._fit(*args, **kwargs)
+        penalty = self.net_.penalty
+        term = None if penalty is None else penalty.embedding
+        if term is None:
+            self.__dict__.pop("embedding_", None)
+            self.__dict__.pop("_embedding_fit", None)
+        else:
+            self.embedding_ = term.layout.cpu().numpy()
+            self._embedding_fit = {
+                # float32, the precision of the search (a view when X is)
+                "rows": X if sp.issparse(X) else np.asarray(X, dtype=np.float32),
+                "a": term.a,
+                "b": term.b,
+                "n_neighbors": self.n_neighbors,
+            }
+        return X, sample_weight
+
+    def _transform(self, X):
+        """The encoder's codes of ``X``, refined against the fitted layout
+        (see :class:`~skae._training.embedding.LayoutProjection`)."""
+        fitted = vars(self).get("_embedding_fit")
+        # read here, as scikit-learn's transform_* parameters are: a fitted
+        # model's codes can be refined more, less or not at all
+        if fitted is None or self.transform_n_iter == 0:
+            return super()._transform(X)
+        projection = LayoutProjection(
+            fitted["rows"],
+            self.embedding_,
+            fitted["a"],
+            fitted["b"],
+            fitted["n_neighbors"],
+            self.transform_n_iter,
+            seed=self._seed,
+            device=torch.device(self.net_.device),
+        )
+        encode = self.net_.module_.encode
+        return self._map(
+            X, lambda Xb: projection(encode(Xb), Xb), self._n_features_out
+        )
 
     def _training_options(self, X, seed, device, architecture, continued):
         options = super()._training_options(X, seed, device, architecture, continued)

@@ -79,8 +79,12 @@ class InferenceMixin:
             name=type(self).__name__,
         )
 
-    def _transform(self, X):
+    def _encode(self, X):
         return self._map(X, self.net_.module_.encode, self._n_features_out)
+
+    def _transform(self, X):
+        """The codes that ``transform`` returns: the encoder's."""
+        return self._encode(X)
 
     def _inverse_transform(self, Z):
         return self._map(Z, self.net_.module_.decode, self.n_features_in_, codes=True)

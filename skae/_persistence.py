@@ -173,9 +173,10 @@ class PersistenceMixin:
         the same structure, and text metadata: ``format`` ("skae.weights"),
         ``skae_version``, ``estimator`` (the class name), ``n_features_in``
         and ``architecture`` (JSON). Only the network: no optimizer state,
-        no training history, no fitted statistics outside the network; use
-        pickle or ``skops.io`` to keep a whole estimator. Needs the
-        ``safetensors`` package.
+        no training history, no fitted statistics outside the network (such
+        as the layout, ``embedding_``, that ``transform`` refines codes
+        against); use pickle or ``skops.io`` to keep a whole estimator.
+        Needs the ``safetensors`` package.
 
         Parameters
         ----------
@@ -210,7 +211,8 @@ class PersistenceMixin:
         module's ``state_dict()``) loads when its tensor names and shapes
         match ``net_.module_``. The optimizer's state is reset, as it
         belonged to the old weights; fitted statistics outside the network
-        (``classes_``, ``offset_``, ...) are kept as they are.
+        (``classes_``, ``offset_``, ``embedding_``, ...) are kept as they
+        are.
 
         Parameters
         ----------

@@ -240,6 +240,12 @@ def test_weights_round_trip(cls, arch, data, tmp_path):
     for name, tensor in expected.items():
         assert torch.equal(got[name], tensor), name
     if hasattr(est, "transform"):  # the outlier detector has only scores
+        if "embedding_weight" in arch:
+            # the layout that transform refines codes against is fitted
+            # outside the network: each estimator keeps its own, so the
+            # network's own codes are compared
+            est.set_params(transform_n_iter=0)
+            other.set_params(transform_n_iter=0)
         Z = est.transform(X)
         assert_array_equal(other.transform(X), Z)
         assert_array_equal(other.inverse_transform(Z), est.inverse_transform(Z))

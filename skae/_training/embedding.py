@@ -40,17 +40,12 @@ EPSILON = 1e-4
 LAYOUT_SCALE = 10.0
 
 
-def fuzzy_neighbor_graph(distances, indices):
-    """The fuzzy union of the rows' neighbourhoods, as UMAP builds it: a
-    symmetric sparse matrix of memberships in [0, 1].
-
-    ``distances`` and ``indices`` are ``(n_samples, k)``: each row's ``k``
-    nearest other rows, nearest first. Row ``i``'s membership of neighbour
-    ``j`` is ``exp(-(d_ij - rho_i) / sigma_i)``, with ``rho_i`` the distance
-    to the nearest neighbour and ``sigma_i`` set by bisection so that the
-    memberships sum to ``log2(k)``; the graph is then ``A + A.T - A * A.T``
-    (the probabilistic union of the directed memberships).
-    """
+def memberships(distances):
+    """Each row's UMAP memberships of its neighbours, ``(n_samples, k)``
+    from their ``distances`` (nearest first): ``exp(-(d_ij - rho_i) /
+    sigma_i)``, with ``rho_i`` the distance to the nearest neighbour and
+    ``sigma_i`` set by bisection so that the row's memberships sum to
+    ``log2(k)``."""
     n_samples, k = distances.shape
     distances = np.asarray(distances, dtype=np.float64)
     rho = distances[:, :1]
@@ -65,9 +60,24 @@ def fuzzy_neighbor_graph(distances, indices):
         high = np.where(too_wide, sigma, high)
         low = np.where(too_wide, low, sigma)
         sigma = np.where(np.isinf(high), sigma * 2, (low + high) / 2)
-    memberships = np.exp(-excess / sigma)
+    return np.exp(-excess / sigma)
+
+
+def fuzzy_neighbor_graph(distances, indices):
+    """The fuzzy union of the rows' neighbourhoods, as UMAP builds it: a
+    symmetric sparse matrix of memberships in [0, 1].
+
+    ``distances`` and ``indices`` are ``(n_samples, k)``: each row's ``k``
+    nearest other rows, nearest first. Row ``i``'s :func:`memberships` of
+    its neighbours make a directed graph ``A``; the graph is then ``A +
+    A.T - A * A.T`` (the probabilistic union of the directed memberships).
+    """
+    n_samples, k = distances.shape
     directed = sp.csr_matrix(
-        (memberships.ravel(), (np.repeat(np.arange(n_samples), k), indices.ravel())),
+        (
+            memberships(distances).ravel(),
+            (np.repeat(np.arange(n_samples), k), indices.ravel()),
+        ),
         shape=(n_samples, n_samples),
     )
     graph = (directed + directed.T - directed.multiply(directed.T)).tocsr()
@@ -84,29 +94,37 @@ def fuzzy_neighbor_graph(distances, indices):
 SEARCH_BLOCK_VALUES = 2**24
 
 
-def nearest_neighbors(X, k, device="cpu"):
-    """``(distances, indices)``, each ``(n_samples, k)``: the ``k`` nearest
-    other rows of each row of the dense array ``X`` by Euclidean distance,
-    nearest first, found exactly on ``device``.
+def nearest_neighbors(X, k, device="cpu", queries=None):
+    """``(distances, indices)``, each ``(n_queries, k)`` arrays: the ``k``
+    nearest rows of the dense array (or tensor) ``X`` to each query by Euclidean
+    distance, nearest first, found exactly on ``device``. Without
+    ``queries`` (a float32 tensor on ``device``) the queries are the rows of
+    ``X`` themselves, each excluded from its own neighbours.
 
-    Each block of rows ranks every row by ``|x|^2 - 2 q.x`` (one matrix
+    Each block of queries ranks every row by ``|x|^2 - 2 q.x`` (one matrix
     product, as scikit-learn's brute-force search does, in float32) and
-    keeps the ``k`` lowest, the row itself excluded; their distances are
-    then computed from the differences. On MNIST's 60000 training rows (2
-    threads of an Intel Xeon, one run after the other) this took 59 s
-    against 101 s for scikit-learn's ``NearestNeighbors``, with the same
-    neighbours for all but 7 of the 900000.
+    keeps the ``k`` lowest; their distances are then computed from the
+    differences. On MNIST's 60000 training rows (2 threads of an Intel
+    Xeon, one run after the other) this took 59 s against 101 s for
+    scikit-learn's ``NearestNeighbors``, with the same neighbours for all
+    but 7 of the 900000.
     """
-    data = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
-    n_samples = data.shape[0]
+    if not isinstance(X, torch.Tensor):
+        X = np.asarray(X, dtype=np.float32)
+    data = torch.as_tensor(X, dtype=torch.float32, device=device)
+    exclude_self = queries is None
+    if exclude_self:
+        queries = data
+    n_samples, n_queries = data.shape[0], queries.shape[0]
     norms = data.pow(2).sum(1)
     block = max(1, SEARCH_BLOCK_VALUES // n_samples)
-    indices = torch.empty((n_samples, k), dtype=torch.int64, device=device)
-    for start in range(0, n_samples, block):
-        stop = min(start + block, n_samples)
-        scores = torch.addmm(norms, data[start:stop], data.T, alpha=-2)
-        rows = torch.arange(stop - start, device=device)
-        scores[rows, rows + start] = torch.inf  # not the row itself
+    indices = torch.empty((n_queries, k), dtype=torch.int64, device=device)
+    for start in range(0, n_queries, block):
+        stop = min(start + block, n_queries)
+        scores = torch.addmm(norms, queries[start:stop], data.T, alpha=-2)
+        if exclude_self:
+            rows = torch.arange(stop - start, device=device)
+            scores[rows, rows + start] = torch.inf
         indices[start:stop] = scores.topk(k, largest=False).indices
     # the chosen neighbours' distances from their differences, which keep
     # the precision that the expansion above loses for near rows
@@ -114,9 +132,10 @@ def nearest_neighbors(X, k, device="cpu"):
     distances = torch.cat(
         [
             (
-                data[start : start + block, None] - data[indices[start : start + block]]
+                queries[start : start + block, None]
+                - data[indices[start : start + block]]
             ).norm(dim=-1)
-            for start in range(0, n_samples, block)
+            for start in range(0, n_queries, block)
         ]
     )
     distances, order = distances.sort(dim=1, stable=True)
@@ -358,3 +377,87 @@ class NeighborEmbedding:
             weights=self.sampler.strength[positions, None],
         )
         return self.weight * weighted_mean(losses, sample_weight)
+
+
+# A new row's code moves by Adam at this learning rate, falling linearly to
+# 0 over the steps. On MNIST (10000 test rows against a layout of the 60000
+# training rows, starting from the mean of their neighbours' points), 100
+# steps gave 5-NN accuracy 0.958 and trustworthiness 0.954, 30 steps
+# 0.952 and 0.948, the start alone 0.927 and 0.926.
+TRANSFORM_LR = 0.1
+
+
+class LayoutProjection:
+    """UMAP's ``transform`` for new rows against a fitted layout: each
+    row's code (the encoder's) moves by ``n_iter`` steps of Adam to
+    minimize the fuzzy cross-entropy between the row's :func:`memberships`
+    of its ``n_neighbors`` nearest training ``rows`` and its code's
+    similarities to their points of ``layout``, with ``NEGATIVE_SAMPLE_RATE``
+    times as many random points of the layout repelling it.
+
+    Every call draws the same repelling points, from a generator seeded
+    with ``seed``, for all of its rows, and a row's steps depend on its own
+    terms only (Adam's update is per entry): a row's code does not depend
+    on the rows beside it.
+
+    ``rows`` is the training data (an array or CSR matrix), ``layout`` its
+    points (an array), both as ``fit`` saw them.
+    """
+
+    def __init__(self, rows, layout, a, b, n_neighbors, n_iter, seed, device):
+        self.k = min(n_neighbors, rows.shape[0])
+        if sp.issparse(rows):
+            self.rows = NearestNeighbors(n_neighbors=self.k).fit(rows)
+        else:
+            self.rows = torch.as_tensor(
+                np.asarray(rows, dtype=np.float32), device=device
+            )
+        self.layout = torch.as_tensor(layout, dtype=torch.float32, device=device)
+        self.a, self.b = a, b
+        self.n_iter, self.seed, self.device = n_iter, seed, device
+
+    def neighbors(self, X):
+        """The nearest training rows of the rows of the tensor ``X``, as
+        ``(memberships, indices)`` tensors: each row's memberships scaled
+        to sum to ``k``."""
+        if isinstance(self.rows, NearestNeighbors):
+            distances, indices = self.rows.kneighbors(X.cpu().numpy())
+        else:
+            distances, indices = nearest_neighbors(
+                self.rows, self.k, self.device, queries=X
+            )
+        weights = memberships(distances)
+        weights *= self.k / weights.sum(axis=1, keepdims=True)
+        return (
+            torch.as_tensor(weights, dtype=torch.float32, device=self.device),
+            torch.as_tensor(indices, device=self.device),
+        )
+
+    def __call__(self, codes, X):
+        """The refined ``codes`` of the rows of ``X`` (tensors on the
+        device)."""
+        if self.n_iter == 0:
+            return codes
+        weights, indices = self.neighbors(X)
+        attracting = self.layout[indices]
+        generator = torch.Generator(self.device).manual_seed(self.seed)
+        with torch.enable_grad():
+            codes = codes.detach().float().clone().requires_grad_()
+            optimizer = torch.optim.Adam([codes], lr=TRANSFORM_LR)
+            for step in range(self.n_iter):
+                for group in optimizer.param_groups:
+                    group["lr"] = TRANSFORM_LR * (1 - step / self.n_iter)
+                negatives = torch.randint(
+                    len(self.layout),
+                    (self.k * NEGATIVE_SAMPLE_RATE,),
+                    generator=generator,
+                    device=self.device,
+                )
+                repelling = self.layout[negatives].expand(len(codes), -1, -1)
+                loss = fuzzy_cross_entropy(
+                    codes, attracting, repelling, self.a, self.b, weights=weights
+                ).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        return codes.detach()
