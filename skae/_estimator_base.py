@@ -578,9 +578,7 @@ class NeighborEmbeddingMixin:
             device=torch.device(self.net_.device),
         )
         encode = self.net_.module_.encode
-        return self._map(
-            X, lambda Xb: projection(encode(Xb), Xb), self._n_features_out
-        )
+        return self._map(X, lambda Xb: projection(encode(Xb), Xb), self._n_features_out)
 
     def _training_options(self, X, seed, device, architecture, continued):
         options = super()._training_options(X, seed, device, architecture, continued)

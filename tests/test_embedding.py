@@ -3,6 +3,8 @@ reconstruction_weight: the graph, the layout, the term's training, and the
 estimator's behaviour with it."""
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -363,3 +365,47 @@ def test_early_stopping_validates_on_reconstruction(X):
     history = ae.history_
     assert all(np.isfinite(h["valid_loss"]) for h in history)
     assert history[-1]["train_loss"] > history[-1]["valid_loss"]
+
+
+def test_pair_gradients_are_autograds():
+    # the hand-worked gradient of each term equals autograd's of
+    # fuzzy_cross_entropy, in float64 to compare them beyond float32
+    # rounding; the points include near and far ones, where clamps hold
+    rng = np.random.default_rng(0)
+    codes = torch.as_tensor(rng.normal(size=(50, 2)) * 3).requires_grad_()
+    attracting = torch.as_tensor(rng.normal(size=(50, 4, 2)) * 3)
+    repelling = torch.as_tensor(rng.normal(size=(50, 6, 2)) * 3)
+    repelling[0, 0] = codes[0].detach() + 1e-9  # 1 - similarity below EPSILON
+    attracting[1, 0] = codes[1].detach() + 1e3  # similarity below EPSILON
+    weights = torch.as_tensor(rng.uniform(size=(50, 4)))
+    a, b = curve_parameters(0.1)
+    embedding.fuzzy_cross_entropy(
+        codes, attracting, repelling, a, b, weights=weights
+    ).sum().backward()
+    by_hand = (
+        embedding.pair_gradients(codes, attracting, a, b, True) * weights[..., None]
+    ).sum(1) + embedding.pair_gradients(codes, repelling, a, b, False).sum(1)
+    assert_allclose(by_hand.detach() / 4, codes.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_the_layout_is_the_same_in_another_process():
+    # The layout's gradient is summed with index_add_, whose order is
+    # fixed; autograd's indexing backward summed repeated rows in an order
+    # that varied between processes on 2 threads (three processes gave
+    # three layouts of these 1500 rows; of 300 rows, one).
+    script = (
+        "import numpy as np, torch; torch.set_num_threads(2)\n"
+        "from skae._training import embedding as E\n"
+        "X = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)\n"
+        "g = E.neighbor_graph(X, 10)\n"
+        "start = E.initial_layout(g, X, 2, 0)\n"
+        "L = E.optimize_layout(g, start, *E.curve_parameters(0.1), 0)\n"
+        "print(L.numpy().tobytes().hex())\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1

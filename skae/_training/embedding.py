@@ -187,6 +187,31 @@ def fuzzy_cross_entropy(codes, attracting, repelling, a, b, weights=None):
     return (attraction.sum(-1) + repulsion.sum(-1)) / attracting.shape[-2]
 
 
+def pair_gradients(codes, points, a, b, attract):
+    """``(n, m, d)``: the gradient, with respect to each of ``codes`` (n,
+    d), of its :func:`fuzzy_cross_entropy` term with each of its ``points``
+    (n, m, d), attracting or repelling, worked out by hand. Where one of
+    the loss's clamps holds, the gradient is 0, as autograd's is.
+
+    The layout and the projection of new rows use it instead of autograd:
+    the backward pass of indexing (``layout[rows]``) adds the gradients of
+    repeated rows in an order that varies from run to run on several CPU
+    threads (a layout of the digits differed between processes on 2
+    threads), and ``index_add_`` does not. Projecting 10000 rows it also
+    took about half of autograd's time (5.3 s against 9.8 s for 100 steps
+    on 2 threads)."""
+    difference = codes.unsqueeze(-2) - points
+    squared = difference.pow(2).sum(-1).clamp(min=1e-12)
+    scaled = a * squared.pow(b)  # 1 / similarity - 1
+    if attract:  # d/dz of log(1 + scaled), while similarity >= EPSILON
+        rate = 2 * b * scaled / (squared * (1 + scaled))
+        rate = rate * (1 / (1 + scaled) >= EPSILON)
+    else:  # d/dz of -log(scaled / (1 + scaled)), while 1 - similarity >= EPSILON
+        rate = -2 * b / (squared * (1 + scaled))
+        rate = rate * (scaled / (1 + scaled) >= EPSILON)
+    return rate.unsqueeze(-1) * difference
+
+
 class GraphSampler:
     """Draws graph neighbours of rows, each in proportion to its
     membership, and random rows, from a :func:`fuzzy_neighbor_graph`."""
@@ -276,10 +301,9 @@ def optimize_layout(graph, start, a, b, seed, device="cpu"):
     layout = torch.tensor(start, dtype=torch.float32, device=device)
     if len(heads) == 0:
         return layout
-    layout.requires_grad_()
     generator = torch.Generator(device).manual_seed(seed)
     optimizer = torch.optim.Adam([layout], lr=LAYOUT_LR)
-    n_rows = layout.shape[0]
+    n_rows, width = layout.shape
     for step in range(LAYOUT_STEPS):
         for group in optimizer.param_groups:
             group["lr"] = LAYOUT_LR * (1 - step / LAYOUT_STEPS)
@@ -296,13 +320,22 @@ def optimize_layout(graph, start, a, b, seed, device="cpu"):
             generator=generator,
             device=device,
         )
-        loss = fuzzy_cross_entropy(
-            layout[head], layout[tail].unsqueeze(1), layout[negatives], a, b
-        ).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # the gradient of the edges' mean fuzzy_cross_entropy of the
+        # heads' points with their tails' and negatives' points, which move
+        # too (each pair's gradient with respect to its other end is minus
+        # that with respect to the head)
+        points = layout[head]
+        attraction = pair_gradients(points, layout[tail].unsqueeze(1), a, b, True)
+        repulsion = pair_gradients(points, layout[negatives], a, b, False)
+        gradient = torch.zeros_like(layout)
+        gradient.index_add_(0, head, attraction[:, 0] + repulsion.sum(1))
+        gradient.index_add_(0, tail, attraction[:, 0], alpha=-1)
+        gradient.index_add_(
+            0, negatives.reshape(-1), repulsion.reshape(-1, width), alpha=-1
+        )
+        layout.grad = gradient.div_(len(head))
         optimizer.step()
-    return layout.detach()
+    return layout
 
 
 class NeighborEmbedding:
@@ -433,6 +466,14 @@ class LayoutProjection:
             torch.as_tensor(indices, device=self.device),
         )
 
+    def gradient(self, codes, attracting, repelling, weights):
+        """The gradient of :func:`fuzzy_cross_entropy`, summed over the
+        rows, with respect to ``codes`` (see :func:`pair_gradients`)."""
+        attraction = pair_gradients(codes, attracting, self.a, self.b, True)
+        repulsion = pair_gradients(codes, repelling, self.a, self.b, False)
+        total = (attraction * weights.unsqueeze(-1)).sum(-2) + repulsion.sum(-2)
+        return total / attracting.shape[-2]
+
     def __call__(self, codes, X):
         """The refined ``codes`` of the rows of ``X`` (tensors on the
         device)."""
@@ -441,23 +482,18 @@ class LayoutProjection:
         weights, indices = self.neighbors(X)
         attracting = self.layout[indices]
         generator = torch.Generator(self.device).manual_seed(self.seed)
-        with torch.enable_grad():
-            codes = codes.detach().float().clone().requires_grad_()
-            optimizer = torch.optim.Adam([codes], lr=TRANSFORM_LR)
-            for step in range(self.n_iter):
-                for group in optimizer.param_groups:
-                    group["lr"] = TRANSFORM_LR * (1 - step / self.n_iter)
-                negatives = torch.randint(
-                    len(self.layout),
-                    (self.k * NEGATIVE_SAMPLE_RATE,),
-                    generator=generator,
-                    device=self.device,
-                )
-                repelling = self.layout[negatives].expand(len(codes), -1, -1)
-                loss = fuzzy_cross_entropy(
-                    codes, attracting, repelling, self.a, self.b, weights=weights
-                ).sum()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        return codes.detach()
+        codes = codes.detach().float().clone()
+        optimizer = torch.optim.Adam([codes], lr=TRANSFORM_LR)
+        for step in range(self.n_iter):
+            for group in optimizer.param_groups:
+                group["lr"] = TRANSFORM_LR * (1 - step / self.n_iter)
+            negatives = torch.randint(
+                len(self.layout),
+                (self.k * NEGATIVE_SAMPLE_RATE,),
+                generator=generator,
+                device=self.device,
+            )
+            repelling = self.layout[negatives].expand(len(codes), -1, -1)
+            codes.grad = self.gradient(codes, attracting, repelling, weights)
+            optimizer.step()
+        return codes
