@@ -7,9 +7,10 @@ codes keep what reconstructs well, not which images are neighbours.
 ``embedding_weight`` adds UMAP's neighbour-embedding term to the encoder's
 loss: ``fit`` builds the training rows' nearest-neighbour graph, lays the
 rows out on it as UMAP does, and trains the encoder to place each row where
-UMAP's ``transform`` would. Unlike t-SNE's and UMAP's maps, the result is a
-network: :meth:`~skae.AutoencoderTransformer.transform` maps new rows in
-milliseconds, inside a Pipeline, and
+UMAP's ``transform`` would; :meth:`~skae.AutoencoderTransformer.transform`
+then refines the encoder's code of each row against that layout, as UMAP's
+``transform`` does. Unlike t-SNE's map, the result maps new rows, inside a
+Pipeline; unlike t-SNE's and UMAP's,
 :meth:`~skae.AutoencoderTransformer.inverse_transform` decodes any point of
 the plane back into an image.
 
@@ -129,15 +130,20 @@ display.figure_.set_size_inches(7, 7)
 # %%
 # New rows, mapped and decoded
 # ----------------------------
-# ``transform`` is a forward pass through the encoder, so new rows land on
-# the map at once (t-SNE cannot map new rows; UMAP's ``transform`` searches
-# the training rows' neighbours first). Five test digits, where they land,
-# and what their codes decode to: a blurred version of the digit, or, for a
-# row mapped between islands (the 4 here, near the 9s), of its neighbours'.
+# ``transform`` passes new rows through the encoder and refines their codes
+# against the training rows' layout (t-SNE cannot map new rows);
+# ``transform_n_iter=0`` keeps the encoder's codes, one forward pass. Five
+# test digits, where they land, and what their codes decode to: a blurred
+# version of the digit, or, for a row mapped between islands, of its
+# neighbours'.
 new = X_test[:5]
 start = time.perf_counter()
 new_codes = model.transform(new)
 print(f"5 new rows mapped in {1000 * (time.perf_counter() - start):.1f} ms")
+encoder_codes = model.set_params(transform_n_iter=0).transform(new)
+model.set_params(transform_n_iter=100)
+print("the encoder's codes:", encoder_codes.round(1).tolist())
+print("refined:", new_codes.round(1).tolist())
 decoded = model.inverse_transform(new_codes)
 fig, axes = plt.subplots(2, 5, figsize=(8, 3.5))
 for i in range(5):

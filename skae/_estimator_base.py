@@ -562,11 +562,12 @@ class NeighborEmbeddingMixin:
     def _transform(self, X):
         """The encoder's codes of ``X``, refined against the fitted layout
         (see :class:`~skae._training.embedding.LayoutProjection`)."""
+        codes = super()._transform(X)
         fitted = vars(self).get("_embedding_fit")
         # read here, as scikit-learn's transform_* parameters are: a fitted
         # model's codes can be refined more, less or not at all
         if fitted is None or self.transform_n_iter == 0:
-            return super()._transform(X)
+            return codes
         projection = LayoutProjection(
             fitted["rows"],
             self.embedding_,
@@ -577,8 +578,7 @@ class NeighborEmbeddingMixin:
             seed=self._seed,
             device=torch.device(self.net_.device),
         )
-        encode = self.net_.module_.encode
-        return self._map(X, lambda Xb: projection(encode(Xb), Xb), self._n_features_out)
+        return projection.refine(codes, X)
 
     def _training_options(self, X, seed, device, architecture, continued):
         options = super()._training_options(X, seed, device, architecture, continued)

@@ -27,6 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import spectral_embedding
 from sklearn.neighbors import NearestNeighbors
 
+from .data import BLOCK_MAX_ROWS, BLOCK_UNIT, inference_blocks
 from .losses import weighted_mean
 
 # Each attracting sample comes with this many repelling ones (UMAP's
@@ -94,52 +95,55 @@ def fuzzy_neighbor_graph(distances, indices):
 SEARCH_BLOCK_VALUES = 2**24
 
 
-def nearest_neighbors(X, k, device="cpu", queries=None):
-    """``(distances, indices)``, each ``(n_queries, k)`` arrays: the ``k``
-    nearest rows of the dense array (or tensor) ``X`` to each query by Euclidean
-    distance, nearest first, found exactly on ``device``. Without
-    ``queries`` (a float32 tensor on ``device``) the queries are the rows of
-    ``X`` themselves, each excluded from its own neighbours.
+def query_neighbors(queries, data, norms, k, first=None):
+    """``(distances, indices)`` tensors, each ``(n_queries, k)``: the ``k``
+    rows of ``data`` nearest to each of ``queries`` by Euclidean distance,
+    nearest first (tensors on one device; ``norms`` are the rows' squared
+    lengths). With ``first``, the queries are ``data[first:first +
+    n_queries]``, each excluded from its own neighbours.
 
-    Each block of queries ranks every row by ``|x|^2 - 2 q.x`` (one matrix
-    product, as scikit-learn's brute-force search does, in float32) and
-    keeps the ``k`` lowest; their distances are then computed from the
-    differences. On MNIST's 60000 training rows (2 threads of an Intel
-    Xeon, one run after the other) this took 59 s against 101 s for
-    scikit-learn's ``NearestNeighbors``, with the same neighbours for all
-    but 7 of the 900000.
-    """
-    if not isinstance(X, torch.Tensor):
-        X = np.asarray(X, dtype=np.float32)
-    data = torch.as_tensor(X, dtype=torch.float32, device=device)
-    exclude_self = queries is None
-    if exclude_self:
-        queries = data
-    n_samples, n_queries = data.shape[0], queries.shape[0]
-    norms = data.pow(2).sum(1)
-    block = max(1, SEARCH_BLOCK_VALUES // n_samples)
-    indices = torch.empty((n_queries, k), dtype=torch.int64, device=device)
-    for start in range(0, n_queries, block):
-        stop = min(start + block, n_queries)
-        scores = torch.addmm(norms, queries[start:stop], data.T, alpha=-2)
-        if exclude_self:
-            rows = torch.arange(stop - start, device=device)
-            scores[rows, rows + start] = torch.inf
-        indices[start:stop] = scores.topk(k, largest=False).indices
-    # the chosen neighbours' distances from their differences, which keep
-    # the precision that the expansion above loses for near rows
-    block = max(1, SEARCH_BLOCK_VALUES // (k * data.shape[1]))
-    distances = torch.cat(
-        [
-            (
-                queries[start : start + block, None]
-                - data[indices[start : start + block]]
-            ).norm(dim=-1)
-            for start in range(0, n_queries, block)
-        ]
-    )
+    One matrix product ranks every row by ``|x|^2 - 2 q.x`` (as
+    scikit-learn's brute-force search does, in float32) and keeps the ``k``
+    lowest; their distances are then computed from the differences, which
+    keep the precision that the expansion loses for near rows."""
+    scores = torch.addmm(norms, queries, data.T, alpha=-2)
+    if first is not None:
+        rows = torch.arange(len(queries), device=queries.device)
+        scores[rows, rows + first] = torch.inf
+    indices = scores.topk(k, largest=False).indices
+    distances = (queries[:, None] - data[indices]).norm(dim=-1)
     distances, order = distances.sort(dim=1, stable=True)
-    return distances.cpu().numpy(), indices.gather(1, order).cpu().numpy()
+    return distances, indices.gather(1, order)
+
+
+def search_block_rows(n_samples, n_features, k):
+    """The most query rows whose scores against ``n_samples`` rows, and
+    whose ``k`` neighbours' differences, take ``SEARCH_BLOCK_VALUES``
+    values at most (1 at least)."""
+    return max(1, SEARCH_BLOCK_VALUES // max(n_samples, k * n_features))
+
+
+def nearest_neighbors(X, k, device="cpu"):
+    """``(distances, indices)``, each ``(n_samples, k)`` arrays: the ``k``
+    nearest other rows of each row of the dense array ``X`` by Euclidean
+    distance, nearest first, found exactly on ``device`` by
+    :func:`query_neighbors` in blocks of rows.
+
+    On MNIST's 60000 training rows (2 threads of an Intel Xeon, one run
+    after the other) this took 59 s against 101 s for scikit-learn's
+    ``NearestNeighbors``, with the same neighbours for all but 7 of the
+    900000.
+    """
+    data = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+    norms = data.pow(2).sum(1)
+    n_samples, n_features = data.shape
+    block = search_block_rows(n_samples, n_features, k)
+    found = [
+        query_neighbors(data[start : start + block], data, norms, k, first=start)
+        for start in range(0, n_samples, block)
+    ]
+    distances, indices = (torch.cat(parts) for parts in zip(*found, strict=True))
+    return distances.cpu().numpy(), indices.cpu().numpy()
 
 
 def neighbor_graph(X, n_neighbors, device="cpu"):
@@ -428,10 +432,13 @@ class LayoutProjection:
     similarities to their points of ``layout``, with ``NEGATIVE_SAMPLE_RATE``
     times as many random points of the layout repelling it.
 
-    Every call draws the same repelling points, from a generator seeded
-    with ``seed``, for all of its rows, and a row's steps depend on its own
-    terms only (Adam's update is per entry): a row's code does not depend
-    on the rows beside it.
+    :meth:`refine` works in blocks of one shape (``block_rows`` rows,
+    padded as the inference blocks are, see
+    :func:`~skae._training.data.inference_blocks`); every block draws the
+    same repelling points, from a generator seeded with ``seed``, for all
+    of its rows, and a row's steps depend on its own terms only (Adam's
+    update is per entry): a row's code does not depend on the rows beside
+    it.
 
     ``rows`` is the training data (an array or CSR matrix), ``layout`` its
     points (an array), both as ``fit`` saw them.
@@ -445,9 +452,16 @@ class LayoutProjection:
             self.rows = torch.as_tensor(
                 np.asarray(rows, dtype=np.float32), device=device
             )
+            self.norms = self.rows.pow(2).sum(1)
         self.layout = torch.as_tensor(layout, dtype=torch.float32, device=device)
         self.a, self.b = a, b
         self.n_iter, self.seed, self.device = n_iter, seed, device
+        # A multiple of BLOCK_UNIT (the row tiles of the matrix kernels),
+        # as large as one search allows (fewer, larger blocks: each of the
+        # n_iter steps costs about as much for 48 rows as for 1536 on a CPU)
+        rows_allowed = search_block_rows(*rows.shape, self.k) // BLOCK_UNIT
+        units = min(max(rows_allowed, 1), BLOCK_MAX_ROWS // BLOCK_UNIT)
+        self.block_rows = BLOCK_UNIT << (units.bit_length() - 1)
 
     def neighbors(self, X):
         """The nearest training rows of the rows of the tensor ``X``, as
@@ -456,9 +470,8 @@ class LayoutProjection:
         if isinstance(self.rows, NearestNeighbors):
             distances, indices = self.rows.kneighbors(X.cpu().numpy())
         else:
-            distances, indices = nearest_neighbors(
-                self.rows, self.k, self.device, queries=X
-            )
+            distances, indices = query_neighbors(X, self.rows, self.norms, self.k)
+            distances, indices = distances.cpu().numpy(), indices
         weights = memberships(distances)
         weights *= self.k / weights.sum(axis=1, keepdims=True)
         return (
@@ -474,11 +487,26 @@ class LayoutProjection:
         total = (attraction * weights.unsqueeze(-1)).sum(-2) + repulsion.sum(-2)
         return total / attracting.shape[-2]
 
+    def refine(self, codes, X):
+        """The refined ``codes`` (an array) of the rows of ``X`` (an array
+        or CSR matrix, checked finite already), as an array."""
+        if self.n_iter == 0:
+            return codes
+        out = np.empty_like(codes)
+        start = torch.zeros(
+            (self.block_rows, codes.shape[1]), dtype=torch.float32, device=self.device
+        )
+        blocks = inference_blocks(X, self.block_rows, self.device, check_finite=False)
+        for rows, block in blocks:
+            n_rows = rows.stop - rows.start
+            start.zero_()
+            start[:n_rows] = torch.as_tensor(codes[rows], device=self.device)
+            out[rows] = self(start, block)[:n_rows].cpu().numpy()
+        return out
+
     def __call__(self, codes, X):
         """The refined ``codes`` of the rows of ``X`` (tensors on the
         device)."""
-        if self.n_iter == 0:
-            return codes
         weights, indices = self.neighbors(X)
         attracting = self.layout[indices]
         generator = torch.Generator(self.device).manual_seed(self.seed)
