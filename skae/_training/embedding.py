@@ -8,7 +8,9 @@ negative sampling. Then the network: each batch's codes are pulled towards
 the layout's points of the rows' graph neighbours and pushed from the
 layout's points of random rows, which is the loss UMAP's own ``transform``
 minimizes for a new point against a fitted layout. The encoder so learns to
-place any row, seen or new, where UMAP would.
+place any row, seen or new, near where UMAP would; :class:`LayoutProjection`
+then takes each new row's code the rest of the way, by that loss's own
+steps against the layout, as UMAP's ``transform`` does.
 
 Both steps compare a code with fixed points (the layout's), never with other
 rows of the batch; a parametric UMAP that compares the codes of a batch's
