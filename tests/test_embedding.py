@@ -392,23 +392,35 @@ def test_pair_gradients_are_autograds():
     assert_allclose(by_hand.detach() / 4, codes.grad, rtol=1e-10, atol=1e-12)
 
 
-def test_the_layout_is_the_same_in_another_process():
+def test_the_layout_is_the_same_in_another_process(tmp_path):
     # The layout's gradient is summed with index_add_, whose order is
     # fixed; autograd's indexing backward summed repeated rows in an order
     # that varied between processes on 2 threads (three processes gave
-    # three layouts of these 1500 rows; of 300 rows, one).
+    # three layouts of 1500 rows; of 300 rows, one). The graph and the
+    # start are given, so that each process computes the layout alone:
+    # element-wise operations, per-row sums and index_add_, which give the
+    # same bits for the same inputs by construction.
+    rng = np.random.default_rng(0)
+    n, k = 1500, 10
+    distances = np.sort(rng.uniform(1, 2, (n, k)), axis=1)
+    indices = (np.arange(n)[:, None] + rng.integers(1, n, (n, k))) % n
+    sp.save_npz(tmp_path / "graph.npz", fuzzy_neighbor_graph(distances, indices))
+    np.save(tmp_path / "start.npy", rng.uniform(-10, 10, (n, 2)))
     script = (
-        "import numpy as np, torch; torch.set_num_threads(2)\n"
+        "import sys, numpy as np, scipy.sparse as sp, torch\n"
+        "torch.set_num_threads(2)\n"
         "from skae._training import embedding as E\n"
-        "X = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)\n"
-        "g = E.neighbor_graph(X, 10)\n"
-        "start = E.initial_layout(g, X, 2, 0)\n"
-        "L = E.optimize_layout(g, start, *E.curve_parameters(0.1), 0)\n"
+        "graph = sp.load_npz(sys.argv[1] + '/graph.npz')\n"
+        "start = np.load(sys.argv[1] + '/start.npy')\n"
+        "L = E.optimize_layout(graph, start, *E.curve_parameters(0.1), 0)\n"
         "print(L.numpy().tobytes().hex())\n"
     )
     runs = {
         subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+            [sys.executable, "-c", script, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for _ in range(2)
     }

@@ -287,6 +287,23 @@ def initial_layout(graph, X, n_components, seed):
     return layout / span * LAYOUT_SCALE
 
 
+def descend(points, lr, n_steps, gradient):
+    """``points`` (a float tensor, changed in place) after ``n_steps``
+    steps of Adam at a learning rate falling linearly from ``lr`` to 0;
+    ``gradient(points)`` gives each step's gradient, or None to skip the
+    step. The layout and the projection of new rows both move this way."""
+    optimizer = torch.optim.Adam([points], lr=lr)
+    for step in range(n_steps):
+        step_gradient = gradient(points)
+        if step_gradient is None:
+            continue
+        for group in optimizer.param_groups:
+            group["lr"] = lr * (1 - step / n_steps)
+        points.grad = step_gradient
+        optimizer.step()
+    return points
+
+
 # The layout's optimization: this many full steps, each over this share of
 # the graph's edges (each edge kept with its membership times the share),
 # with Adam at a learning rate falling linearly to 0.
@@ -308,18 +325,16 @@ def optimize_layout(graph, start, a, b, seed, device="cpu"):
     if len(heads) == 0:
         return layout
     generator = torch.Generator(device).manual_seed(seed)
-    optimizer = torch.optim.Adam([layout], lr=LAYOUT_LR)
     n_rows, width = layout.shape
-    for step in range(LAYOUT_STEPS):
-        for group in optimizer.param_groups:
-            group["lr"] = LAYOUT_LR * (1 - step / LAYOUT_STEPS)
+
+    def gradient(layout):
         kept = (
             torch.rand(len(heads), generator=generator, device=device)
             < memberships * LAYOUT_EDGE_SHARE
         )
         head, tail = heads[kept], tails[kept]
         if len(head) == 0:
-            continue
+            return None
         negatives = torch.randint(
             n_rows,
             (len(head), NEGATIVE_SAMPLE_RATE),
@@ -333,15 +348,15 @@ def optimize_layout(graph, start, a, b, seed, device="cpu"):
         points = layout[head]
         attraction = pair_gradients(points, layout[tail].unsqueeze(1), a, b, True)
         repulsion = pair_gradients(points, layout[negatives], a, b, False)
-        gradient = torch.zeros_like(layout)
-        gradient.index_add_(0, head, attraction[:, 0] + repulsion.sum(1))
-        gradient.index_add_(0, tail, attraction[:, 0], alpha=-1)
-        gradient.index_add_(
+        total = torch.zeros_like(layout)
+        total.index_add_(0, head, attraction[:, 0] + repulsion.sum(1))
+        total.index_add_(0, tail, attraction[:, 0], alpha=-1)
+        total.index_add_(
             0, negatives.reshape(-1), repulsion.reshape(-1, width), alpha=-1
         )
-        layout.grad = gradient.div_(len(head))
-        optimizer.step()
-    return layout
+        return total.div_(len(head))
+
+    return descend(layout, LAYOUT_LR, LAYOUT_STEPS, gradient)
 
 
 class NeighborEmbedding:
@@ -473,7 +488,7 @@ class LayoutProjection:
             distances, indices = self.rows.kneighbors(X.cpu().numpy())
         else:
             distances, indices = query_neighbors(X, self.rows, self.norms, self.k)
-            distances, indices = distances.cpu().numpy(), indices
+            distances = distances.cpu().numpy()
         weights = memberships(distances)
         weights *= self.k / weights.sum(axis=1, keepdims=True)
         return (
@@ -492,8 +507,6 @@ class LayoutProjection:
     def refine(self, codes, X):
         """The refined ``codes`` (an array) of the rows of ``X`` (an array
         or CSR matrix, checked finite already), as an array."""
-        if self.n_iter == 0:
-            return codes
         out = np.empty_like(codes)
         start = torch.zeros(
             (self.block_rows, codes.shape[1]), dtype=torch.float32, device=self.device
@@ -512,11 +525,8 @@ class LayoutProjection:
         weights, indices = self.neighbors(X)
         attracting = self.layout[indices]
         generator = torch.Generator(self.device).manual_seed(self.seed)
-        codes = codes.detach().float().clone()
-        optimizer = torch.optim.Adam([codes], lr=TRANSFORM_LR)
-        for step in range(self.n_iter):
-            for group in optimizer.param_groups:
-                group["lr"] = TRANSFORM_LR * (1 - step / self.n_iter)
+
+        def step_gradient(codes):
             negatives = torch.randint(
                 len(self.layout),
                 (self.k * NEGATIVE_SAMPLE_RATE,),
@@ -524,6 +534,7 @@ class LayoutProjection:
                 device=self.device,
             )
             repelling = self.layout[negatives].expand(len(codes), -1, -1)
-            codes.grad = self.gradient(codes, attracting, repelling, weights)
-            optimizer.step()
-        return codes
+            return self.gradient(codes, attracting, repelling, weights)
+
+        start = codes.detach().float().clone()
+        return descend(start, TRANSFORM_LR, self.n_iter, step_gradient)
